@@ -1,0 +1,67 @@
+/**
+ * An @effect/sql client over PGlite (PostgreSQL compiled to WASM, in process)
+ * with the pgvector extension. It uses @effect/sql-pg's compiler, so statements
+ * written for a PostgreSQL server run here unchanged. PGlite has one session:
+ * a semaphore gives each statement, or a whole transaction, the session alone.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { vector } from "@electric-sql/pglite-pgvector"
+import { Reactivity } from "@effect/experimental"
+import { SqlClient, SqlConnection, SqlError } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Layer, Stream } from "effect"
+
+export interface PgliteClientOptions {
+  /** A directory for the data, or `memory://` to keep it in RAM. */
+  readonly dataDir: string
+}
+
+export class Pglite extends Context.Tag("agent-memory/Pglite")<Pglite, PGlite>() {}
+
+const sqlError = (message: string) => (cause: unknown) => new SqlError.SqlError({ cause, message })
+
+export const make = (options: PgliteClientOptions) =>
+  Effect.gen(function*() {
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => PGlite.create({ dataDir: options.dataDir, extensions: { vector } }),
+        catch: sqlError(`PGlite: could not open ${options.dataDir}`)
+      }),
+      (db) => Effect.promise(() => db.close()).pipe(Effect.timeoutOption("5 seconds"))
+    )
+    const session = yield* Effect.makeSemaphore(1)
+
+    const query = (sql: string, params: ReadonlyArray<unknown>, rowMode?: "array") =>
+      Effect.tryPromise({
+        try: () => db.query<any>(sql, params as Array<unknown>, rowMode ? { rowMode } : undefined),
+        catch: sqlError("Failed to execute statement")
+      })
+
+    const connection: SqlConnection.Connection = {
+      execute: (sql, params, transformRows) =>
+        Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows)),
+      executeRaw: (sql, params) => query(sql, params),
+      executeValues: (sql, params) => Effect.map(query(sql, params, "array"), (r) => r.rows),
+      executeUnprepared: (sql, params, transformRows) =>
+        params.length > 0
+          ? Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows))
+          : Effect.tryPromise({ try: () => db.exec(sql), catch: sqlError("Failed to execute statement") }).pipe(
+            Effect.map((results) => results.at(-1)?.rows ?? [])
+          ),
+      executeStream: (sql, params, transformRows) =>
+        Stream.fromIterableEffect(Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows)))
+    }
+
+    const acquirer = Effect.as(Effect.acquireRelease(session.take(1), () => session.release(1)), connection)
+    const client = yield* SqlClient.make({
+      acquirer,
+      compiler: PgClient.makeCompiler(),
+      spanAttributes: [["db.system.name", "postgresql"], ["db.namespace", "pglite"]]
+    }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
+    return { client, db }
+  })
+
+export const layer = (options: PgliteClientOptions): Layer.Layer<SqlClient.SqlClient | Pglite, SqlError.SqlError> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ({ client, db }) => Context.make(SqlClient.SqlClient, client).pipe(Context.add(Pglite, db)))
+  )

@@ -1,0 +1,118 @@
+/**
+ * Brings a database to the schema the SQL stores expect: runs the migrations,
+ * checks that the vector column matches the configured width and storage, makes
+ * the configured vector index (dropping one of ours that no longer matches) and
+ * answers the session settings that searches need (ef_search / probes and
+ * pgvector 0.8's iterative scans, which keep filtered searches returning k rows).
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import { Effect } from "effect"
+import { DimensionMismatch, StoreUnavailable } from "../../../src/domain/errors.ts"
+import { migrations } from "./migrations.ts"
+import type { SqlStoreSettings, VectorIndex, VectorType } from "./SqlStoreConfig.ts"
+
+export const MIGRATIONS_TABLE = "agent_memory_migrations"
+
+export interface SchemaOptions {
+  readonly dimensions: number
+  readonly settings: SqlStoreSettings
+}
+
+/** PostgreSQL settings to apply to every session that searches. */
+export type SessionSettings = Readonly<Record<string, string>>
+
+export const storeUnavailable = (what: string) => (error: SqlError.SqlError | Migrator.MigrationError) => {
+  const cause = "cause" in error && error.cause instanceof Error ? `: ${error.cause.message}` : ""
+  return new StoreUnavailable({ message: `${what}: ${error.message}${cause}` })
+}
+
+const runMigrations = Migrator.make({})
+
+const opsClass = (vectorType: VectorType) => `${vectorType}_cosine_ops`
+
+const indexName = (index: VectorIndex): string | undefined => {
+  switch (index._tag) {
+    case "hnsw":
+      return `memories_embedding_hnsw_m${index.m}_efc${index.efConstruction}`
+    case "ivfflat":
+      return "memories_embedding_ivfflat"
+    case "none":
+      return undefined
+  }
+}
+
+/** pgvector's advice: rows / 1000 lists up to a million rows, √rows above. */
+const defaultLists = (rows: number) => Math.max(1, rows <= 1_000_000 ? Math.floor(rows / 1000) : Math.floor(Math.sqrt(rows)))
+
+export const migrate = (options: SchemaOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { vectorType, index } = options.settings
+    yield* runMigrations({
+      loader: Migrator.fromRecord(migrations({ dimensions: options.dimensions, vectorType })),
+      table: MIGRATIONS_TABLE
+    }).pipe(Effect.mapError(storeUnavailable("migrations failed")))
+
+    const [column] = yield* sql<{ readonly type: string }>`
+      SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      WHERE attrelid = 'memories'::regclass AND attname = 'embedding'`.pipe(
+      Effect.mapError(storeUnavailable("reading the schema failed"))
+    )
+    const match = /^(vector|halfvec)\((\d+)\)$/.exec(column?.type ?? "")
+    if (!match) {
+      return yield* new StoreUnavailable({ message: `memories.embedding has unexpected type ${column?.type}` })
+    }
+    if (Number(match[2]) !== options.dimensions) {
+      return yield* DimensionMismatch.of(Number(match[2]), options.dimensions, "the memories table")
+    }
+    if (match[1] !== vectorType) {
+      return yield* new StoreUnavailable({
+        message: `memories.embedding is stored as ${match[1]} but MEMORY_VECTOR_TYPE=${vectorType}; keep ${match[1]} or start a new table`
+      })
+    }
+
+    const wanted = indexName(index)
+    const existing = yield* sql<{ readonly name: string; readonly options: ReadonlyArray<string> | null }>`
+      SELECT c.relname AS name, c.reloptions AS options
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = 'memories'::regclass AND c.relname LIKE 'memories\\_embedding\\_%'`.pipe(
+      Effect.mapError(storeUnavailable("reading the indexes failed"))
+    )
+    for (const stale of existing.filter((i) => i.name !== wanted)) {
+      yield* Effect.logInfo(`dropping vector index ${stale.name} (MEMORY_INDEX now asks for ${wanted ?? "none"})`)
+      yield* sql`DROP INDEX ${sql(stale.name)}`.pipe(Effect.mapError(storeUnavailable("dropping an index failed")))
+    }
+    const present = existing.find((i) => i.name === wanted)
+    const settings: Record<string, string> = {}
+    if (index._tag === "hnsw") {
+      if (!present) {
+        yield* Effect.logInfo(`building HNSW index (m=${index.m}, ef_construction=${index.efConstruction})`)
+        yield* sql`CREATE INDEX IF NOT EXISTS ${sql(wanted!)} ON memories USING hnsw (embedding ${sql.literal(opsClass(vectorType))})
+          WITH (m = ${sql.literal(String(index.m))}, ef_construction = ${sql.literal(String(index.efConstruction))})`.pipe(
+          Effect.mapError(storeUnavailable("building the HNSW index failed"))
+        )
+      }
+      settings["hnsw.ef_search"] = String(index.efSearch)
+      settings["hnsw.iterative_scan"] = "relaxed_order"
+    } else if (index._tag === "ivfflat") {
+      let lists = index.lists
+      if (!present) {
+        if (lists === undefined) {
+          const [count] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM memories`.pipe(
+            Effect.mapError(storeUnavailable("counting rows failed"))
+          )
+          lists = defaultLists(count?.n ?? 0)
+        }
+        yield* Effect.logInfo(`building IVFFlat index (lists=${lists})`)
+        yield* sql`CREATE INDEX IF NOT EXISTS ${sql(wanted!)} ON memories USING ivfflat (embedding ${sql.literal(opsClass(vectorType))})
+          WITH (lists = ${sql.literal(String(lists))})`.pipe(Effect.mapError(storeUnavailable("building the IVFFlat index failed")))
+      } else {
+        const option = present.options?.find((o) => o.startsWith("lists="))
+        lists = option ? Number(option.slice("lists=".length)) : 100
+      }
+      settings["ivfflat.probes"] = String(index.probes ?? Math.max(1, Math.round(Math.sqrt(lists))))
+      settings["ivfflat.iterative_scan"] = "relaxed_order"
+    }
+    return { ...settings, ...options.settings.pgSettings } satisfies SessionSettings
+  })

@@ -1,0 +1,78 @@
+/**
+ * Settings shared by the two SQL stores (pgvector and pglite): vector storage,
+ * the vector index and its tuning, and extra session settings.
+ */
+import { Config, ConfigError, Either, Option } from "effect"
+import { positiveInt } from "../../../src/config/values.ts"
+
+export type VectorType = "vector" | "halfvec"
+
+export type VectorIndex =
+  | { readonly _tag: "hnsw"; readonly m: number; readonly efConstruction: number; readonly efSearch: number }
+  | { readonly _tag: "ivfflat"; readonly lists?: number | undefined; readonly probes?: number | undefined }
+  | { readonly _tag: "none" }
+
+export interface SqlStoreSettings {
+  readonly vectorType: VectorType
+  readonly index: VectorIndex
+  /** Extra PostgreSQL settings for every session, e.g. `{ work_mem: "256MB" }`. */
+  readonly pgSettings: Readonly<Record<string, string>>
+}
+
+export const defaultIndex: VectorIndex = { _tag: "hnsw", m: 16, efConstruction: 64, efSearch: 40 }
+
+export const defaultSettings: SqlStoreSettings = { vectorType: "vector", index: defaultIndex, pgSettings: {} }
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/
+const SETTING_VALUE = /^[A-Za-z0-9_.:+-]+$/
+
+/** `work_mem=256MB,maintenance_work_mem=1GB` → a record; names and values are checked so they can be sent safely. */
+export const parsePgSettings = (text: string): Either.Either<Record<string, string>, string> => {
+  const out: Record<string, string> = {}
+  for (const part of text.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const eq = part.indexOf("=")
+    const name = part.slice(0, eq).trim()
+    const value = part.slice(eq + 1).trim()
+    if (eq <= 0 || !SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) {
+      return Either.left(`"${part}" is not name=value (letters, digits, _ . : + -)`)
+    }
+    out[name] = value
+  }
+  return Either.right(out)
+}
+
+const optionalPositiveInt = (name: string) =>
+  Config.option(
+    Config.integer(name).pipe(Config.validate({ message: "must be a whole number of 1 or more", validation: (n) => n >= 1 }))
+  )
+
+export const indexConfig: Config.Config<VectorIndex> = Config.all({
+  kind: Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX").pipe(Config.withDefault("hnsw" as const)),
+  m: positiveInt("MEMORY_HNSW_M", 16),
+  efConstruction: positiveInt("MEMORY_HNSW_EF_CONSTRUCTION", 64),
+  efSearch: positiveInt("MEMORY_HNSW_EF_SEARCH", 40),
+  lists: optionalPositiveInt("MEMORY_IVFFLAT_LISTS"),
+  probes: optionalPositiveInt("MEMORY_IVFFLAT_PROBES")
+}).pipe(
+  Config.map(({ efConstruction, efSearch, kind, lists, m, probes }): VectorIndex => {
+    switch (kind) {
+      case "hnsw":
+        return { _tag: "hnsw", m, efConstruction, efSearch }
+      case "ivfflat":
+        return { _tag: "ivfflat", lists: Option.getOrUndefined(lists), probes: Option.getOrUndefined(probes) }
+      case "none":
+        return { _tag: "none" }
+    }
+  })
+)
+
+export const settingsConfig: Config.Config<SqlStoreSettings> = Config.all({
+  vectorType: Config.literal("vector", "halfvec")("MEMORY_VECTOR_TYPE").pipe(Config.withDefault("vector" as const)),
+  index: indexConfig,
+  pgSettings: Config.string("MEMORY_PG_SETTINGS").pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((text) =>
+      Either.mapLeft(parsePgSettings(text), (message) => ConfigError.InvalidData([], message))
+    )
+  )
+})

@@ -1,0 +1,22 @@
+/** Literal encodings for values that @effect/sql would otherwise expand (arrays) or that have no JS type (vectors). */
+
+/** A text[] literal: `{"a","b \"c\""}`. Every element is quoted, so no element can break out. */
+export const textArrayLiteral = (values: ReadonlyArray<string>): string =>
+  "{" + values.map((v) => '"' + v.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"').join(",") + "}"
+
+/** pgvector's text form, `[1,2,3]`: what an embedded PGlite takes. */
+export const vectorText = (vector: Float32Array): string => "[" + vector.join(",") + "]"
+
+/**
+ * pgvector's binary form (vector_recv): int16 width, int16 unused, then float4s,
+ * all big-endian. node-postgres sends a Buffer parameter in binary format, so a
+ * 1024-wide vector travels as 4 KB instead of ~10 KB of decimal text that the
+ * server would have to parse.
+ */
+export const vectorBinary = (vector: Float32Array): Buffer => {
+  const buffer = Buffer.allocUnsafe(4 + vector.length * 4)
+  buffer.writeInt16BE(vector.length, 0)
+  buffer.writeInt16BE(0, 2)
+  for (let i = 0; i < vector.length; i++) buffer.writeFloatBE(vector[i]!, 4 + i * 4)
+  return buffer
+}

@@ -1,0 +1,48 @@
+/** Search requests and answers. */
+import { Schema } from "effect"
+import { MetadataFilter } from "./Filter.ts"
+import { MAX_K, MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId, Tags } from "./Memory.ts"
+
+export const DEFAULT_K = 10
+
+export const SearchMode = Schema.Literal("vector")
+export type SearchMode = typeof SearchMode.Type
+
+export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")({
+  query: Schema.String.pipe(
+    Schema.filter((s) => s.trim().length > 0, { message: () => "query must not be empty" }),
+    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` })
+  ),
+  namespace: Schema.optional(Namespace),
+  k: Schema.optional(
+    Schema.Int.pipe(Schema.between(1, MAX_K, { message: () => `k must be a whole number from 1 to ${MAX_K}` }))
+  ),
+  minScore: Schema.optional(
+    Schema.Number.pipe(Schema.between(0, 1, { message: () => "minScore must be between 0 and 1" }))
+  ),
+  mode: Schema.optional(SearchMode),
+  filter: Schema.optional(MetadataFilter),
+  /** Records carrying every one of these tags. */
+  tags: Schema.optional(Tags),
+  kinds: Schema.optional(Schema.Array(MemoryKind)),
+  sessionId: Schema.optional(SessionId)
+}) {}
+
+export class SearchHit extends Schema.Class<SearchHit>("SearchHit")({
+  id: Schema.String,
+  namespace: Schema.String,
+  content: Schema.String,
+  /** Cosine similarity clamped to [0, 1]: 1 is the same direction, 0 unrelated or opposed. */
+  score: Schema.Number,
+  kind: MemoryKind,
+  tags: Schema.Array(Schema.String),
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  sessionId: Schema.NullOr(Schema.String),
+  createdAt: Schema.Date
+}) {}
+
+export class SearchResponse extends Schema.Class<SearchResponse>("SearchResponse")({
+  hits: Schema.Array(SearchHit),
+  cached: Schema.Boolean,
+  tookMs: Schema.Number
+}) {}

@@ -1,0 +1,60 @@
+/**
+ * Typed errors that cross the library and HTTP boundary. Each carries its HTTP
+ * status, so the API maps them without a translation table, and a plain
+ * `message` that is safe to show (no secrets, no SQL).
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()(
+  "InvalidInput",
+  { message: Schema.String, field: Schema.optional(Schema.String) },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+export class MemoryNotFound extends Schema.TaggedError<MemoryNotFound>()(
+  "MemoryNotFound",
+  { message: Schema.String, id: Schema.String, namespace: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {
+  static of(namespace: string, id: string) {
+    return new MemoryNotFound({ id, namespace, message: `no memory ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)}` })
+  }
+}
+
+export class IdConflict extends Schema.TaggedError<IdConflict>()(
+  "IdConflict",
+  { message: Schema.String, id: Schema.String, namespace: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {
+  static of(namespace: string, id: string) {
+    return new IdConflict({ id, namespace, message: `a different memory with id ${JSON.stringify(id)} already exists in namespace ${JSON.stringify(namespace)}` })
+  }
+}
+
+/** A vector whose width is not the store's: a misconfigured embedder or a table made for another model. */
+export class DimensionMismatch extends Schema.TaggedError<DimensionMismatch>()(
+  "DimensionMismatch",
+  { message: Schema.String, expected: Schema.Number, actual: Schema.Number },
+  HttpApiSchema.annotations({ status: 500 })
+) {
+  static of(expected: number, actual: number, where: string) {
+    return new DimensionMismatch({
+      expected,
+      actual,
+      message: `${where}: vectors are ${actual} wide but the store expects ${expected} (set MEMORY_DIMENSIONS to match, or use a fresh table)`
+    })
+  }
+}
+
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()(
+  "StoreUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+export class EmbeddingFailed extends Schema.TaggedError<EmbeddingFailed>()(
+  "EmbeddingFailed",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 502 })
+) {}
