@@ -17,7 +17,7 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
 
 export const duration = (name: string, fallback: Duration.DurationInput): Config.Config<Duration.Duration> =>
   Config.string(name).pipe(
-    Config.mapOrFail((text) => Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([], message))),
+    Config.mapOrFail((text) => Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([name], message))),
     Config.withDefault(Duration.decode(fallback))
   )
 
@@ -34,7 +34,7 @@ export const parseBytes = (text: string): Either.Either<number, string> => {
 
 export const bytes = (name: string, fallback: number): Config.Config<number> =>
   Config.string(name).pipe(
-    Config.mapOrFail((text) => Either.mapLeft(parseBytes(text), (message) => ConfigError.InvalidData([], message))),
+    Config.mapOrFail((text) => Either.mapLeft(parseBytes(text), (message) => ConfigError.InvalidData([name], message))),
     Config.withDefault(fallback)
   )
 

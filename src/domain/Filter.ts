@@ -7,12 +7,6 @@ import { Schema } from "effect"
 
 export const FILTER_FIELD = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/
 
-export const FilterField = Schema.String.pipe(
-  Schema.pattern(FILTER_FIELD, {
-    message: () => "a filter field is a name of letters, digits, _ and - (dots for nested fields)"
-  })
-)
-
 export const FilterScalar = Schema.Union(
   Schema.String,
   Schema.Number.pipe(Schema.finite()),
@@ -21,7 +15,13 @@ export const FilterScalar = Schema.Union(
 )
 export type FilterScalar = typeof FilterScalar.Type
 
-export const MetadataFilter = Schema.Record({ key: FilterField, value: FilterScalar }).pipe(
+// Keys are checked by a filter, not a refined key schema: a Record drops keys its key schema rejects.
+export const MetadataFilter = Schema.Record({ key: Schema.String, value: FilterScalar }).pipe(
+  Schema.filter((f) => {
+    const bad = Object.keys(f).find((field) => !FILTER_FIELD.test(field))
+    return bad === undefined ||
+      `filter field ${JSON.stringify(bad)} is not a name of letters, digits, _ and - (dots for nested fields)`
+  }),
   Schema.filter((f) => Object.keys(f).length <= 32, { message: () => "a filter has at most 32 fields" }),
   Schema.filter((f) => {
     const fields = Object.keys(f)

@@ -42,12 +42,19 @@ export const freshSchema = (url: Redacted.Redacted) =>
       })
   )
 
-/** Runs one query against the test server, outside the code under test (to look at what it stored). */
-export const query = <Row extends object>(url: Redacted.Redacted, text: string, params: Array<unknown> = []) =>
+/** Runs a query on a connection of its own, outside the code under test (to look at what it stored). */
+export const query = <Row extends object>(
+  url: Redacted.Redacted,
+  text: string,
+  params: Array<unknown> = [],
+  /** Statements run first on the same connection, e.g. SET. */
+  setup: ReadonlyArray<string> = []
+) =>
   Effect.promise(async () => {
     const client = new Pg.Client({ connectionString: Redacted.value(url) })
     await client.connect()
     try {
+      for (const statement of setup) await client.query(statement)
       return (await client.query<Row>(text, params)).rows
     } finally {
       await client.end()

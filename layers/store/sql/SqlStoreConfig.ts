@@ -72,7 +72,7 @@ export const settingsConfig: Config.Config<SqlStoreSettings> = Config.all({
   pgSettings: Config.string("MEMORY_PG_SETTINGS").pipe(
     Config.withDefault(""),
     Config.mapOrFail((text) =>
-      Either.mapLeft(parsePgSettings(text), (message) => ConfigError.InvalidData([], message))
+      Either.mapLeft(parsePgSettings(text), (message) => ConfigError.InvalidData(["MEMORY_PG_SETTINGS"], message))
     )
   )
 })

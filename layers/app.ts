@@ -1,0 +1,59 @@
+/**
+ * Composition: picks one provider per port from configuration (MEMORY_STORE,
+ * MEMORY_EMBEDDER), loads external plugins (MEMORY_PLUGINS), and builds the
+ * memory stack as one Layer: Memory over a Store over an Embedder.
+ */
+import { Config, ConfigError, Effect, Layer } from "effect"
+import { Memory } from "../src/memory/Memory.ts"
+import { Embedder } from "../src/ports/Embedder.ts"
+import type { MemoryStore } from "../src/ports/MemoryStore.ts"
+import type { Plugin, ProviderStartError, StoreContext } from "../src/plugins/Plugin.ts"
+import { loadPlugin, makeRegistry, type PluginLoadError } from "../src/plugins/PluginRegistry.ts"
+import { builtins } from "./builtins.ts"
+
+export type StartupError = ProviderStartError | PluginLoadError
+
+export interface ProviderChoice {
+  readonly store: string
+  readonly embedder: string
+  /** Module specifiers of external plugins. */
+  readonly plugins: ReadonlyArray<string>
+}
+
+export const providerConfig: Config.Config<ProviderChoice> = Config.all({
+  store: Config.string("MEMORY_STORE").pipe(Config.withDefault("pglite")),
+  embedder: Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local")),
+  plugins: Config.string("MEMORY_PLUGINS").pipe(
+    Config.withDefault(""),
+    Config.map((list) => list.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
+  )
+})
+
+/** The memory stack from explicit provider layers; the store learns the vector width from the embedder. */
+export const layer = <E1, E2>(options: {
+  readonly embedder: Layer.Layer<Embedder, E1>
+  readonly store: (context: StoreContext) => Layer.Layer<MemoryStore, E2>
+}): Layer.Layer<Memory | MemoryStore | Embedder, E1 | E2> => {
+  const store = Layer.unwrapEffect(Effect.map(Embedder, (embedder) => options.store({ dimensions: embedder.dimensions })))
+  return Memory.Default.pipe(Layer.provideMerge(store), Layer.provideMerge(options.embedder))
+}
+
+const unknownProvider = (variable: string, port: string, name: string, known: Iterable<string>) =>
+  ConfigError.InvalidData([variable], `unknown ${port} "${name}" (known: ${[...known].sort().join(", ")})`)
+
+/** The memory stack as configured by the environment (and MEMORY_CONFIG); `plugins` adds providers in code. */
+export const layerConfig = (
+  plugins: ReadonlyArray<Plugin> = []
+): Layer.Layer<Memory | MemoryStore | Embedder, StartupError> =>
+  Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const choice = yield* providerConfig
+      const external = yield* Effect.forEach(choice.plugins, loadPlugin)
+      const registry = yield* makeRegistry([...builtins, ...plugins, ...external.flat()])
+      const store = registry.stores.get(choice.store)
+      if (!store) return yield* Effect.fail(unknownProvider("MEMORY_STORE", "store", choice.store, registry.stores.keys()))
+      const embedder = registry.embedders.get(choice.embedder)
+      if (!embedder) return yield* Effect.fail(unknownProvider("MEMORY_EMBEDDER", "embedder", choice.embedder, registry.embedders.keys()))
+      return layer({ embedder: embedder.layer(), store: store.layer })
+    })
+  )

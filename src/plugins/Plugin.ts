@@ -1,0 +1,36 @@
+/**
+ * The plugin contract. A plugin names a port and builds a Layer for it from
+ * its own configuration. Built-in providers are plugins too (layers/builtins.ts);
+ * external ones are ES modules listed in MEMORY_PLUGINS whose default export is
+ * a plugin or an array of plugins:
+ *
+ *   export default { port: "store", name: "my-store", description: "…", layer: ({ dimensions }) => MyStore.layer(…) }
+ */
+import type { ConfigError, Layer } from "effect"
+import type { DimensionMismatch, EmbeddingFailed, StoreUnavailable } from "../domain/errors.ts"
+import type { Embedder } from "../ports/Embedder.ts"
+import type { MemoryStore } from "../ports/MemoryStore.ts"
+
+/** What a provider may fail with while starting. */
+export type ProviderStartError = ConfigError.ConfigError | StoreUnavailable | DimensionMismatch | EmbeddingFailed
+
+export interface StoreContext {
+  /** The embedder's vector width, which the store's vectors must have. */
+  readonly dimensions: number
+}
+
+export interface StorePlugin {
+  readonly port: "store"
+  readonly name: string
+  readonly description?: string | undefined
+  readonly layer: (context: StoreContext) => Layer.Layer<MemoryStore, ProviderStartError>
+}
+
+export interface EmbedderPlugin {
+  readonly port: "embedder"
+  readonly name: string
+  readonly description?: string | undefined
+  readonly layer: () => Layer.Layer<Embedder, ProviderStartError>
+}
+
+export type Plugin = StorePlugin | EmbedderPlugin
