@@ -45,14 +45,28 @@ export const make = (options: PgvectorStoreOptions) =>
     if (!SCHEMA_NAME.test(schema)) {
       return yield* new StoreUnavailable({ message: `schema "${schema}" must be a lower-case SQL identifier` })
     }
-    const searchPath = { search_path: schema === "public" ? "public" : `${schema},public` }
+    const single = { ...pool, max: 1, min: 0 }
 
-    // Phase 1: schema and index over a single connection, closed when done.
-    const session = yield* Effect.gen(function*() {
-      const client = yield* clientOver({ url: options.url, pool: { ...pool, max: 1, min: 0 }, sessionSettings: searchPath })
+    // Phase 1a: the extension (in the user's own default schema, usually public) and our schema.
+    const vectorSchema = yield* Effect.gen(function*() {
+      const client = yield* clientOver({ url: options.url, pool: single, sessionSettings: {} })
+      // Retried: two servers starting at once on a new database can race to create it.
+      yield* client`CREATE EXTENSION IF NOT EXISTS vector`.pipe(Effect.retry({ times: 2 }), Effect.mapError(unavailable))
       if (schema !== "public") {
         yield* client`CREATE SCHEMA IF NOT EXISTS ${client(schema)}`.pipe(Effect.mapError(unavailable))
       }
+      const [row] = yield* client<{ readonly name: string }>`
+        SELECT extnamespace::regnamespace::text AS name FROM pg_extension WHERE extname = 'vector'`.pipe(
+        Effect.mapError(unavailable)
+      )
+      return row?.name ?? "public"
+    }).pipe(Effect.scoped)
+    // Our tables first, then wherever the vector type lives.
+    const searchPath = { search_path: [...new Set([schema, vectorSchema, "public"])].join(",") }
+
+    // Phase 1b: migrations and the vector index over one connection, closed when done.
+    const session = yield* Effect.gen(function*() {
+      const client = yield* clientOver({ url: options.url, pool: single, sessionSettings: searchPath })
       return yield* SqlSchema.migrate({ dimensions: options.dimensions, settings }).pipe(
         Effect.provideService(SqlClient.SqlClient, client)
       )
