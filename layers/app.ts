@@ -4,12 +4,15 @@
  * memory stack as one Layer: Memory over a Store over an Embedder.
  */
 import { Config, ConfigError, Effect, Layer } from "effect"
+import * as CachedEmbedder from "../src/embedding/CachedEmbedder.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import { Embedder } from "../src/ports/Embedder.ts"
+import type { MemoryCache } from "../src/ports/MemoryCache.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
 import type { Plugin, ProviderStartError, StoreContext } from "../src/plugins/Plugin.ts"
 import { loadPlugin, makeRegistry, type PluginLoadError } from "../src/plugins/PluginRegistry.ts"
 import { builtins } from "./builtins.ts"
+import * as TieredCache from "./cache/TieredCache.ts"
 
 export type StartupError = ProviderStartError | PluginLoadError
 
@@ -29,13 +32,20 @@ export const providerConfig: Config.Config<ProviderChoice> = Config.all({
   )
 })
 
-/** The memory stack from explicit provider layers; the store learns the vector width from the embedder. */
-export const layer = <E1, E2>(options: {
+/**
+ * The memory stack from explicit provider layers: Memory over the store, the
+ * cache (in process by default) and the embedder behind the embedding cache.
+ * The store learns the vector width from the embedder.
+ */
+export const layer = <E1, E2, E3 = never>(options: {
   readonly embedder: Layer.Layer<Embedder, E1>
   readonly store: (context: StoreContext) => Layer.Layer<MemoryStore, E2>
-}): Layer.Layer<Memory | MemoryStore | Embedder, E1 | E2> => {
+  readonly cache?: Layer.Layer<MemoryCache, E3> | undefined
+}): Layer.Layer<Memory | MemoryStore | Embedder | MemoryCache, E1 | E2 | E3> => {
+  const cache = options.cache ?? (TieredCache.layer() as Layer.Layer<MemoryCache, E3>)
   const store = Layer.unwrapEffect(Effect.map(Embedder, (embedder) => options.store({ dimensions: embedder.dimensions })))
-  return Memory.Default.pipe(Layer.provideMerge(store), Layer.provideMerge(options.embedder))
+  const embedder = CachedEmbedder.layer.pipe(Layer.provide(options.embedder), Layer.provideMerge(cache))
+  return Memory.Default.pipe(Layer.provideMerge(store), Layer.provideMerge(embedder))
 }
 
 const unknownProvider = (variable: string, port: string, name: string, known: Iterable<string>) =>
@@ -44,7 +54,7 @@ const unknownProvider = (variable: string, port: string, name: string, known: It
 /** The memory stack as configured by the environment (and MEMORY_CONFIG); `plugins` adds providers in code. */
 export const layerConfig = (
   plugins: ReadonlyArray<Plugin> = []
-): Layer.Layer<Memory | MemoryStore | Embedder, StartupError> =>
+): Layer.Layer<Memory | MemoryStore | Embedder | MemoryCache, StartupError> =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
       const choice = yield* providerConfig
@@ -54,6 +64,6 @@ export const layerConfig = (
       if (!store) return yield* Effect.fail(unknownProvider("MEMORY_STORE", "store", choice.store, registry.stores.keys()))
       const embedder = registry.embedders.get(choice.embedder)
       if (!embedder) return yield* Effect.fail(unknownProvider("MEMORY_EMBEDDER", "embedder", choice.embedder, registry.embedders.keys()))
-      return layer({ embedder: embedder.layer(), store: store.layer })
+      return layer({ embedder: embedder.layer(), store: store.layer, cache: TieredCache.layerConfig() })
     })
   )

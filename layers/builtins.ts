@@ -1,6 +1,7 @@
 /** The built-in providers, registered as plugins like any external one. */
 import type { Plugin } from "../src/plugins/Plugin.ts"
 import * as HashingEmbedder from "./embedder/HashingEmbedder.ts"
+import * as OpenAiEmbedder from "./embedder/OpenAiEmbedder.ts"
 import * as InMemoryStore from "./store/memory/InMemoryStore.ts"
 import * as PgliteStore from "./store/pglite/PgliteStore.ts"
 import * as PgvectorStore from "./store/pgvector/PgvectorStore.ts"
@@ -29,5 +30,11 @@ export const builtins: ReadonlyArray<Plugin> = [
     name: "local",
     description: "offline feature-hashing embedder (lexical)",
     layer: () => HashingEmbedder.layerConfig()
+  },
+  {
+    port: "embedder",
+    name: "openai",
+    description: "OpenAI, or any OpenAI-compatible server at OPENAI_BASE_URL",
+    layer: () => OpenAiEmbedder.layerConfig()
   }
 ]

@@ -38,7 +38,8 @@ export class SearchHit extends Schema.Class<SearchHit>("SearchHit")({
   tags: Schema.Array(Schema.String),
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
   sessionId: Schema.NullOr(Schema.String),
-  createdAt: Schema.Date
+  createdAt: Schema.Date,
+  expiresAt: Schema.NullOr(Schema.Date)
 }) {}
 
 export class SearchResponse extends Schema.Class<SearchResponse>("SearchResponse")({

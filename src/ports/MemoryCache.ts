@@ -1,0 +1,64 @@
+/**
+ * The Cache port: three caches in front of the slow work.
+ *
+ * - `searches`: search results, keyed by namespace + the normalised request;
+ * - `records`: records by namespace + id;
+ * - `embeddings`: vectors by model + dimensions + text hash (never stale: a
+ *   model maps a text to one vector).
+ *
+ * Namespaced values are tagged with the namespace's generation when they are
+ * computed; `invalidate(namespace)` moves the generation on, so every earlier
+ * value is unreachable at once, on every instance that shares the L2.
+ */
+import { Context, type Effect, type Option } from "effect"
+import type { MemoryRecord } from "../domain/Memory.ts"
+import type { SearchHit } from "../domain/Search.ts"
+
+export type CacheName = "searches" | "records" | "embeddings"
+
+export interface CacheStats {
+  readonly hits: number
+  readonly misses: number
+  readonly evictions: number
+  readonly entries: number
+  readonly bytes: number
+  /** Hits served by the shared L2 (a subset of `hits`). */
+  readonly l2Hits: number
+  /** L2 calls that failed or timed out; the request went on without the L2. */
+  readonly l2Errors: number
+}
+
+export interface NamespacedCache<A> {
+  /**
+   * The cached value for the namespace's current generation, or `compute`'s
+   * result, stored under the generation read before it ran. Concurrent misses
+   * for one key run `compute` once. `hit` tells which happened.
+   */
+  readonly getOrCompute: <E, R>(
+    namespace: string,
+    key: string,
+    compute: Effect.Effect<A, E, R>
+  ) => Effect.Effect<{ readonly value: A; readonly hit: boolean }, E, R>
+}
+
+export interface EmbeddingCache {
+  /** One slot per key, undefined where nothing is cached. */
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
+  readonly setMany: (entries: ReadonlyArray<readonly [key: string, vector: Float32Array]>) => Effect.Effect<void>
+}
+
+export interface MemoryCacheService {
+  readonly searches: NamespacedCache<ReadonlyArray<SearchHit>>
+  /** None is cached too: a later write to the namespace moves its generation on. */
+  readonly records: NamespacedCache<Option.Option<MemoryRecord>>
+  readonly embeddings: EmbeddingCache
+  /** Makes every cached search and record of the namespace unreachable. Call after a write is durable, before acknowledging it. */
+  readonly invalidate: (namespace: string) => Effect.Effect<void>
+  readonly stats: Effect.Effect<Readonly<Record<CacheName, CacheStats>>>
+  /** Evicts least recently used entries until the caches hold at most `targetBytes`; answers the bytes freed. */
+  readonly shed: (targetBytes: number) => Effect.Effect<number>
+  /** The byte budget over all three caches. */
+  readonly maxBytes: number
+}
+
+export class MemoryCache extends Context.Tag("agent-memory/MemoryCache")<MemoryCache, MemoryCacheService>() {}
