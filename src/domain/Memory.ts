@@ -22,7 +22,7 @@ const identifier = (what: string, max: number) =>
     })
   )
 
-export const Namespace = identifier("namespace", 128).pipe(Schema.brand("Namespace"))
+export const Namespace = identifier("namespace", 128)
 export type Namespace = typeof Namespace.Type
 export const MemoryId = identifier("id", 128)
 export const SessionId = identifier("sessionId", 128)
