@@ -5,7 +5,9 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect, Exit, type Layer, Option } from "effect"
+import { filterTree } from "../src/domain/Filter.ts"
 import { MemoryStore } from "../src/ports/MemoryStore.ts"
+import { MemoryRecord } from "../src/domain/Memory.ts"
 import { DIMENSIONS, newNamespace, newRecord, unit } from "./support/records.ts"
 
 export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<MemoryStore, E>) =>
@@ -141,11 +143,11 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         expect(yield* contents({ tags: ["x"] })).toEqual(["a", "b"])
         expect(yield* contents({ tags: ["x", "y"] })).toEqual(["a"])
         expect(yield* contents({ sessionId: "s2" })).toEqual(["c"])
-        expect(yield* contents({ filter: { lang: "en" } })).toEqual(["a", "c"])
-        expect(yield* contents({ filter: { lang: "en", n: 1 } })).toEqual(["a"])
-        expect(yield* contents({ filter: { n: null } })).toEqual(["c"])
-        expect(yield* contents({ filter: { "deep.k": true } })).toEqual(["a"])
-        expect(yield* contents({ filter: { missing: "x" } })).toEqual([])
+        expect(yield* contents({ filter: filterTree({ lang: "en" }) })).toEqual(["a", "c"])
+        expect(yield* contents({ filter: filterTree({ lang: "en", n: 1 }) })).toEqual(["a"])
+        expect(yield* contents({ filter: filterTree({ n: null }) })).toEqual(["c"])
+        expect(yield* contents({ filter: filterTree({ "deep.k": true }) })).toEqual(["a"])
+        expect(yield* contents({ filter: filterTree({ missing: "x" }) })).toEqual([])
       }))
 
     it.effect("never returns expired records, and lets their content be stored again", () =>
@@ -189,6 +191,182 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         const searchError = yield* Effect.flip(store.search({ namespace, embedding: new Float32Array(3), k: 1, minScore: 0 }))
         expect(searchError._tag).toBe("DimensionMismatch")
         expect(store.dimensions).toBe(DIMENSIONS)
+      }))
+
+    it.effect("compiles the whole filter language, the same way in every store", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const docs: Array<[string, Record<string, unknown>]> = [
+          ["a", { n: 1, lang: "en", tags: ["x", "y"], title: "Hello world", nested: { level: 1 }, flag: true, when: "2024-01-05" }],
+          ["b", { n: 5, lang: "fr", tags: ["y"], title: "Bonjour", nested: { level: 2 }, flag: false, when: "2024-03-01" }],
+          ["c", { n: 10, lang: "en", title: "Goodbye world", empty: null, when: "2023-12-31" }],
+          ["d", { n: "10", lang: "de" }],
+          ["e", {}]
+        ]
+        yield* store.insert(docs.map(([content, metadata], i) => newRecord({ content, namespace, metadata }, unit(0, i / 10))))
+        const ids = (filter: Record<string, unknown>) =>
+          store.search({ namespace, embedding: unit(0), k: 10, minScore: 0, filter: filterTree(filter) }).pipe(
+            Effect.map((hits) => hits.map((h) => h.record.content).sort().join(""))
+          )
+        expect(yield* ids({ lang: "en" })).toBe("ac")
+        expect(yield* ids({ lang: { $eq: "en" } })).toBe("ac")
+        expect(yield* ids({ lang: { $ne: "en" } })).toBe("bde")
+        expect(yield* ids({ n: { $gt: 1 } })).toBe("bc")
+        expect(yield* ids({ n: { $gte: 5, $lt: 10 } })).toBe("b")
+        expect(yield* ids({ n: { $lte: 5 } })).toBe("ab")
+        expect(yield* ids({ n: { $gte: "10" } })).toBe("d")
+        expect(yield* ids({ when: { $gte: "2024-01-01" } })).toBe("ab")
+        expect(yield* ids({ lang: { $in: ["fr", "de"] } })).toBe("bd")
+        expect(yield* ids({ lang: { $nin: ["fr", "de"] } })).toBe("ace")
+        expect(yield* ids({ empty: { $exists: true } })).toBe("c")
+        expect(yield* ids({ empty: null })).toBe("c")
+        expect(yield* ids({ lang: { $exists: false } })).toBe("e")
+        expect(yield* ids({ tags: { $contains: "y" } })).toBe("ab")
+        expect(yield* ids({ title: { $contains: "world" } })).toBe("ac")
+        expect(yield* ids({ "nested.level": { $gt: 1 } })).toBe("b")
+        expect(yield* ids({ flag: false })).toBe("b")
+        expect(yield* ids({ $or: [{ lang: "fr" }, { n: 10 }] })).toBe("bc")
+        expect(yield* ids({ $and: [{ lang: "en" }, { $not: { n: { $gt: 1 } } }] })).toBe("a")
+        expect(yield* ids({ $not: { n: { $gt: 1 } } })).toBe("ade")
+        expect(yield* ids({ $not: { $or: [{ lang: "en" }, { lang: "fr" }] } })).toBe("de")
+      }))
+
+    it.effect("matches tags all or any", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        yield* store.insert([
+          newRecord({ content: "xy", namespace, tags: ["x", "y"] }, unit(0)),
+          newRecord({ content: "y", namespace, tags: ["y"] }, unit(0, 0.1)),
+          newRecord({ content: "z", namespace, tags: ["z"] }, unit(0, 0.2))
+        ])
+        const contents = (tags: Array<string>, tagMatch: "all" | "any") =>
+          store.search({ namespace, embedding: unit(0), k: 10, minScore: 0, tags, tagMatch }).pipe(
+            Effect.map((hits) => hits.map((h) => h.record.content))
+          )
+        expect(yield* contents(["x", "y"], "all")).toEqual(["xy"])
+        expect(yield* contents(["x", "z"], "any")).toEqual(["xy", "z"])
+      }))
+
+    it.effect("returns k results under a selective filter whenever k matching records exist", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        // 400 records; 12 match, and they are far from the query, so an index scan meets them last.
+        const items = Array.from({ length: 400 }, (_, i) =>
+          newRecord({ content: `record ${i}`, namespace, metadata: { rare: i % 33 === 0 } }, unit(i % 33 === 0 ? 4 : 0, (i % 17) / 17))
+        )
+        yield* store.insert(items)
+        const hits = yield* store.search({ namespace, embedding: unit(0), k: 10, minScore: 0, filter: filterTree({ rare: true }) })
+        expect(hits.length).toBe(10)
+        expect(hits.every((h) => h.record.metadata["rare"] === true)).toBe(true)
+      }))
+
+    it.effect("finds records by keyword, an exact identifier first", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        yield* store.insert([
+          newRecord({ content: "The deploy failed with error E4012 on the primary", namespace }, unit(1)),
+          newRecord({ content: "An error occurred while saving the file", namespace }, unit(2)),
+          newRecord({ content: "Lunch is at noon", namespace }, unit(3))
+        ])
+        const hits = yield* store.keywordSearch({ namespace, text: "what does error E4012 mean?", k: 5 })
+        expect(hits[0]!.record.content).toContain("E4012")
+        expect(hits.map((h) => h.record.content)).not.toContain("Lunch is at noon")
+        for (const h of hits) expect(h.score).toBeGreaterThan(0)
+        expect(yield* store.keywordSearch({ namespace, text: "?!", k: 5 })).toEqual([])
+        expect(yield* store.keywordSearch({ namespace: newNamespace(), text: "E4012", k: 5 })).toEqual([])
+      }))
+
+    it.effect("updates fields, keeps the id, and refuses content another record holds", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const a = newRecord({ content: "first text", namespace, tags: ["t"], metadata: { v: 1 } }, unit(0))
+        const b = newRecord({ content: "second text", namespace }, unit(1))
+        yield* store.insert([a, b])
+        const later = new Date(a.record.updatedAt.getTime() + 5000)
+        const updated = Option.getOrThrow(yield* store.update(namespace, a.record.id, {
+          content: { text: "first text, revised", hash: "hash-revised", embedding: unit(5), model: "test" },
+          tags: ["t", "u"],
+          metadata: { v: 2 },
+          expiresAt: new Date(Date.now() + 60_000),
+          updatedAt: later
+        }))
+        expect(updated).toMatchObject({ id: a.record.id, content: "first text, revised", tags: ["t", "u"], metadata: { v: 2 } })
+        expect(updated.updatedAt.getTime()).toBe(later.getTime())
+        expect(updated.createdAt.getTime()).toBe(a.record.createdAt.getTime())
+        const [top] = yield* store.search({ namespace, embedding: unit(5), k: 1, minScore: 0 })
+        expect(top!.record.id).toBe(a.record.id)
+        const clash = yield* Effect.flip(store.update(namespace, a.record.id, {
+          content: { text: "second text", hash: b.record.contentHash, embedding: unit(1), model: "test" },
+          updatedAt: later
+        }))
+        expect(clash).toMatchObject({ _tag: "DuplicateContent", existingId: b.record.id })
+        expect(Option.isNone(yield* store.update(namespace, "no-such-id", { updatedAt: later }))).toBe(true)
+        const cleared = Option.getOrThrow(yield* store.update(namespace, a.record.id, { expiresAt: null, updatedAt: later }))
+        expect(cleared.expiresAt).toBeNull()
+      }))
+
+    it.effect("lists, deletes and replaces by selector", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s))
+        const message = (content: string, s: number, sessionId: string) => {
+          const item = newRecord({ content, namespace, kind: "message", sessionId }, unit(s))
+          return { ...item, record: MemoryRecord.make({ ...item.record, createdAt: at(s), updatedAt: at(s) }) }
+        }
+        yield* store.insert([message("one", 1, "s1"), message("two", 2, "s1"), message("three", 3, "s1"), message("other", 4, "s2")])
+        const history = (newestFirst: boolean, limit = 10) =>
+          store.list({ namespace, sessionId: "s1", kinds: ["message"] }, { limit, newestFirst }).pipe(
+            Effect.map((records) => records.map((r) => r.content))
+          )
+        expect(yield* history(false)).toEqual(["one", "two", "three"])
+        expect(yield* history(true, 2)).toEqual(["three", "two"])
+        expect(yield* store.deleteWhere({ namespace, sessionId: "s1" })).toBe(3)
+        expect(yield* history(false)).toEqual([])
+        // Replacing a document's chunks: the old ones go, the new ones come, together.
+        const chunk = (content: string, documentId: string, i: number) =>
+          newRecord({ content, namespace, kind: "knowledge", metadata: { documentId, position: i } }, unit(i))
+        yield* store.insert([chunk("v1 a", "doc", 0), chunk("v1 b", "doc", 1), chunk("keep", "other", 0)])
+        const selector = { namespace, kinds: ["knowledge" as const], filter: filterTree({ documentId: "doc" }) }
+        const outcomes = yield* store.replace(selector, [chunk("v2 a", "doc", 0), chunk("v1 b", "doc", 1)])
+        expect(outcomes.map((o) => o.deduplicated)).toEqual([false, false])
+        const knowledge = yield* store.list({ namespace, kinds: ["knowledge"] }, { limit: 10 })
+        expect(knowledge.map((r) => r.content).sort()).toEqual(["keep", "v1 b", "v2 a"])
+      }))
+
+    it.effect("sweeps expired records and key/value entries", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        yield* store.insert([newRecord({ content: "gone", namespace, expiresAt: new Date(Date.now() - 1000) }, unit(0))])
+        yield* store.kvSet(namespace, "old", 1, new Date(Date.now() - 1000))
+        const swept = yield* store.deleteExpired
+        expect(swept).toBeGreaterThanOrEqual(2)
+        expect(yield* store.deleteExpired).toBe(0)
+      }))
+
+    it.effect("remembers, recalls and forgets key/value facts", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const value = { theme: "dark", sizes: [1, 2], nested: { ok: true }, text: "it's \"quoted\"" }
+        const first = yield* store.kvSet(namespace, "prefs", value, null)
+        expect(first).toMatchObject({ namespace, key: "prefs", value, expiresAt: null })
+        expect(Option.getOrThrow(yield* store.kvGet(namespace, "prefs")).value).toEqual(value)
+        expect(Option.isNone(yield* store.kvGet(newNamespace(), "prefs"))).toBe(true)
+        const second = yield* store.kvSet(namespace, "prefs", "light", null)
+        expect(second.value).toBe("light")
+        expect(second.createdAt.getTime()).toBe(first.createdAt.getTime())
+        yield* store.kvSet(namespace, "brief", 42, new Date(Date.now() - 1))
+        expect(Option.isNone(yield* store.kvGet(namespace, "brief"))).toBe(true)
+        expect(yield* store.kvDelete(namespace, "prefs")).toBe(true)
+        expect(yield* store.kvDelete(namespace, "prefs")).toBe(false)
+        expect(Option.isNone(yield* store.kvGet(namespace, "prefs"))).toBe(true)
       }))
 
     it.effect("answers ping", () => Effect.flatMap(MemoryStore, (store) => store.ping))

@@ -58,3 +58,14 @@ export class EmbeddingFailed extends Schema.TaggedError<EmbeddingFailed>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 502 })
 ) {}
+
+/** An update that would make a record's content the same as another record's in its namespace and kind. */
+export class DuplicateContent extends Schema.TaggedError<DuplicateContent>()(
+  "DuplicateContent",
+  { message: Schema.String, id: Schema.String, existingId: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {
+  static of(id: string, existingId: string) {
+    return new DuplicateContent({ id, existingId, message: `the new content of ${JSON.stringify(id)} is already stored as ${JSON.stringify(existingId)}` })
+  }
+}

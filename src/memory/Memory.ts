@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Option } from "effect"
 import { MemoryNotFound } from "../domain/errors.ts"
+import { filterTree } from "../domain/Filter.ts"
 import { DEFAULT_NAMESPACE, MemoryRecord, StoredMemory, type StoreMemoryRequest } from "../domain/Memory.ts"
 import { DEFAULT_K, SearchHit, SearchResponse, type SearchRequest } from "../domain/Search.ts"
 import { Embedder } from "../ports/Embedder.ts"
@@ -73,7 +74,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
           kinds: request.kinds,
           tags: request.tags,
           sessionId: request.sessionId,
-          filter: request.filter
+          filter: request.filter === undefined ? undefined : filterTree(request.filter)
         })
         return scored.map(({ record: r, score }) =>
           new SearchHit({

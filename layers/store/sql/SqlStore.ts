@@ -3,12 +3,19 @@
  * `pgvector` provider (a server through @effect/sql-pg) and the `pglite`
  * provider (embedded) both use this, with the same SQL.
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect, Option } from "effect"
-import { DimensionMismatch, IdConflict, StoreUnavailable } from "../../../src/domain/errors.ts"
-import { toContainment } from "../../../src/domain/Filter.ts"
+import { DimensionMismatch, DuplicateContent, IdConflict, StoreUnavailable } from "../../../src/domain/errors.ts"
 import { MemoryRecord, type MemoryKind } from "../../../src/domain/Memory.ts"
-import type { InsertOutcome, MemoryStoreService, NewRecord, ScoredRecord, VectorQuery } from "../../../src/ports/MemoryStore.ts"
+import type {
+  InsertOutcome,
+  KvEntry,
+  MemoryStoreService,
+  NewRecord,
+  RecordSelector,
+  ScoredRecord
+} from "../../../src/ports/MemoryStore.ts"
+import { compileFilter } from "./filterSql.ts"
 import { textArrayLiteral } from "./pgText.ts"
 import type { VectorType } from "./SqlStoreConfig.ts"
 
@@ -35,16 +42,38 @@ interface Row {
   readonly expires_at: Date | null
 }
 
+interface KvRow {
+  readonly namespace: string
+  readonly key: string
+  readonly value: unknown
+  readonly created_at: Date
+  readonly updated_at: Date
+  readonly expires_at: Date | null
+}
+
 const COLUMNS = "namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding_model, created_at, updated_at, expires_at"
 
-const failed = (what: string) => (error: SqlError.SqlError) =>
-  new StoreUnavailable({ message: `${what}: ${error.cause instanceof Error ? error.cause.message : error.message}` })
+const causeMessage = (error: SqlError.SqlError) => (error.cause instanceof Error ? error.cause.message : error.message)
+const failed = (what: string) => (error: SqlError.SqlError) => new StoreUnavailable({ message: `${what}: ${causeMessage(error)}` })
+const isUniqueViolation = (error: SqlError.SqlError) =>
+  typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
+
+const toKv = (row: KvRow): KvEntry => ({
+  namespace: row.namespace,
+  key: row.key,
+  value: row.value,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  expiresAt: row.expires_at
+})
 
 export const make = (options: SqlStoreOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { dimensions } = options
     const columns = sql.literal(COLUMNS)
+    const span = (name: string, attributes: Record<string, unknown> = {}) =>
+      Effect.withSpan(`MemoryStore.${name}`, { attributes: { "memory.store": options.provider, ...attributes } })
     const vectorParam = (vector: Float32Array) =>
       options.vectorType === "halfvec"
         ? sql`${options.encodeVector(vector)}::vector::halfvec`
@@ -71,6 +100,21 @@ export const make = (options: SqlStoreOptions) =>
     const checkWidth = (vector: Float32Array, where: string) =>
       vector.length === dimensions ? Effect.void : Effect.fail(DimensionMismatch.of(dimensions, vector.length, where))
 
+    const live = sql`(expires_at IS NULL OR expires_at > now())`
+
+    /** The selector as WHERE conditions; all values are parameters. */
+    const where = (selector: RecordSelector): Statement.Fragment => {
+      const conditions: Array<Statement.Fragment> = [sql`namespace = ${selector.namespace}`, live]
+      if (selector.kinds && selector.kinds.length > 0) conditions.push(sql`kind IN ${sql.in(selector.kinds)}`)
+      if (selector.tags && selector.tags.length > 0) {
+        const tags = textArrayLiteral(selector.tags)
+        conditions.push(selector.tagMatch === "any" ? sql`tags && ${tags}::text[]` : sql`tags @> ${tags}::text[]`)
+      }
+      if (selector.sessionId !== undefined) conditions.push(sql`session_id = ${selector.sessionId}`)
+      if (selector.filter) conditions.push(compileFilter(sql, selector.filter))
+      return sql.and(conditions)
+    }
+
     const insertNamespace = (namespace: string, items: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         const ids = items.map((i) => i.record.id)
@@ -89,31 +133,31 @@ export const make = (options: SqlStoreOptions) =>
         const byId = new Map(inserted.map((row) => [row.id, row]))
         const skipped = items.filter((i) => !byId.has(i.record.id))
         const existing = skipped.length === 0 ? [] : yield* sql<Row>`SELECT ${columns} FROM memories
-          WHERE namespace = ${namespace} AND kind <> 'message' AND content_hash = ANY(${textArrayLiteral(skipped.map((i) => i.record.contentHash))}::text[])`
+          WHERE namespace = ${namespace} AND kind <> 'message'
+            AND content_hash = ANY(${textArrayLiteral(skipped.map((i) => i.record.contentHash))}::text[])`
         const byHash = new Map(existing.map((row) => [`${row.kind}:${row.content_hash}`, row]))
         const outcomes: Array<InsertOutcome> = []
         const claimed = new Set<string>()
         for (const { record } of items) {
           const mine = byId.get(record.id)
+          const sameAsMine = mine !== undefined && mine.content_hash === record.contentHash && mine.kind === record.kind
           // The row inserted under this id belongs to the first item that matches it (an id can repeat in a batch).
-          if (mine && !claimed.has(mine.id) && mine.content_hash === record.contentHash && mine.kind === record.kind) {
+          if (mine && sameAsMine && !claimed.has(mine.id)) {
             claimed.add(mine.id)
             outcomes.push({ record: toRecord(mine), deduplicated: false })
             continue
           }
           const same = record.kind === "message"
             ? undefined
-            : byHash.get(`${record.kind}:${record.contentHash}`) ??
-              (mine && mine.content_hash === record.contentHash && mine.kind === record.kind ? mine : undefined)
+            : byHash.get(`${record.kind}:${record.contentHash}`) ?? (sameAsMine ? mine : undefined)
           if (!same) return yield* IdConflict.of(namespace, record.id)
           outcomes.push({ record: toRecord(same), deduplicated: true })
         }
         return outcomes
       })
 
-    const insert: MemoryStoreService["insert"] = (items) =>
+    const insertAll = (items: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
-        if (items.length === 0) return []
         for (const item of items) yield* checkWidth(item.embedding, "insert")
         const groups = new Map<string, Array<NewRecord>>()
         for (const item of items) {
@@ -127,53 +171,155 @@ export const make = (options: SqlStoreOptions) =>
           group.forEach((item, i) => byItem.set(item, outcomes[i]!))
         }
         return items.map((item) => byItem.get(item)!)
-      }).pipe(
+      })
+
+    const insert: MemoryStoreService["insert"] = (items) =>
+      (items.length === 0 ? Effect.succeed([]) : insertAll(items)).pipe(
         sql.withTransaction,
         Effect.catchTag("SqlError", (e) => Effect.fail(failed("insert failed")(e))),
-        Effect.withSpan("MemoryStore.insert", { attributes: { "memory.store": options.provider, "memory.count": items.length } })
+        span("insert", { "memory.count": items.length })
+      )
+
+    const replace: MemoryStoreService["replace"] = (selector, items) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM memories WHERE ${where(selector)}`
+        return items.length === 0 ? [] : yield* insertAll(items)
+      }).pipe(
+        sql.withTransaction,
+        Effect.catchTag("SqlError", (e) => Effect.fail(failed("replace failed")(e))),
+        span("replace", { "memory.namespace": selector.namespace, "memory.count": items.length })
+      )
+
+    const update: MemoryStoreService["update"] = (namespace, id, patch) =>
+      Effect.gen(function*() {
+        if (patch.content) yield* checkWidth(patch.content.embedding, "update")
+        const sets = [sql`updated_at = ${patch.updatedAt}`]
+        if (patch.content) {
+          sets.push(
+            sql`content = ${patch.content.text}`,
+            sql`content_hash = ${patch.content.hash}`,
+            sql`embedding = ${vectorParam(patch.content.embedding)}`,
+            sql`embedding_model = ${patch.content.model}`
+          )
+        }
+        if (patch.kind !== undefined) sets.push(sql`kind = ${patch.kind}`)
+        if (patch.tags !== undefined) sets.push(sql`tags = ${textArrayLiteral(patch.tags)}::text[]`)
+        if (patch.metadata !== undefined) sets.push(sql`metadata = ${JSON.stringify(patch.metadata)}::jsonb`)
+        if (patch.expiresAt !== undefined) sets.push(sql`expires_at = ${patch.expiresAt}`)
+        const rows = yield* sql<Row>`UPDATE memories SET ${sql.csv(sets)}
+          WHERE namespace = ${namespace} AND id = ${id} AND ${live} RETURNING ${columns}`.pipe(
+          Effect.catchIf(isUniqueViolation, () =>
+            sql<{ readonly id: string }>`SELECT id FROM memories WHERE namespace = ${namespace} AND kind = ${patch.kind ?? sql`(SELECT kind FROM memories WHERE namespace = ${namespace} AND id = ${id})`}
+              AND content_hash = ${patch.content?.hash ?? ""} AND id <> ${id}`.pipe(
+              Effect.flatMap(([holder]) => Effect.fail(DuplicateContent.of(id, holder?.id ?? "another record")))
+            ))
+        )
+        return Option.map(Option.fromNullable(rows[0]), toRecord)
+      }).pipe(
+        Effect.catchTag("SqlError", (e) => Effect.fail(failed("update failed")(e))),
+        span("update", { "memory.namespace": namespace })
       )
 
     const get: MemoryStoreService["get"] = (namespace, id) =>
-      sql<Row>`SELECT ${columns} FROM memories
-        WHERE namespace = ${namespace} AND id = ${id} AND (expires_at IS NULL OR expires_at > now())`.pipe(
+      sql<Row>`SELECT ${columns} FROM memories WHERE namespace = ${namespace} AND id = ${id} AND ${live}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRecord)),
         Effect.mapError(failed("get failed")),
-        Effect.withSpan("MemoryStore.get", { attributes: { "memory.store": options.provider } })
+        span("get")
       )
 
     const remove: MemoryStoreService["delete"] = (namespace, id) =>
       sql`DELETE FROM memories WHERE namespace = ${namespace} AND id = ${id} RETURNING id`.pipe(
         Effect.map((rows) => rows.length > 0),
         Effect.mapError(failed("delete failed")),
-        Effect.withSpan("MemoryStore.delete", { attributes: { "memory.store": options.provider } })
+        span("delete")
       )
 
-    const search: MemoryStoreService["search"] = (query: VectorQuery) =>
+    const deleteWhere: MemoryStoreService["deleteWhere"] = (selector) =>
+      sql`DELETE FROM memories WHERE ${where(selector)} RETURNING id`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.mapError(failed("delete failed")),
+        span("deleteWhere", { "memory.namespace": selector.namespace })
+      )
+
+    const list: MemoryStoreService["list"] = (selector, { limit, newestFirst }) =>
+      sql<Row>`SELECT ${columns} FROM memories WHERE ${where(selector)}
+        ORDER BY created_at ${sql.literal(newestFirst ? "DESC" : "ASC")}, id LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(toRecord)),
+        Effect.mapError(failed("list failed")),
+        span("list", { "memory.namespace": selector.namespace })
+      )
+
+    const scored = (rows: ReadonlyArray<Row & { readonly score: number }>, minScore: number) => {
+      const hits: Array<ScoredRecord> = []
+      for (const row of rows) {
+        const value = Number(row.score)
+        const score = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0
+        if (score >= minScore) hits.push({ record: toRecord(row), score })
+      }
+      // Iterative index scans may return rows slightly out of order.
+      return hits.sort((a, b) => b.score - a.score)
+    }
+
+    const search: MemoryStoreService["search"] = (query) =>
       Effect.gen(function*() {
         yield* checkWidth(query.embedding, "search")
-        const conditions = [sql`namespace = ${query.namespace}`, sql`(expires_at IS NULL OR expires_at > now())`]
-        if (query.kinds && query.kinds.length > 0) conditions.push(sql`kind IN ${sql.in(query.kinds)}`)
-        if (query.tags && query.tags.length > 0) conditions.push(sql`tags @> ${textArrayLiteral(query.tags)}::text[]`)
-        if (query.sessionId !== undefined) conditions.push(sql`session_id = ${query.sessionId}`)
-        if (query.filter && Object.keys(query.filter).length > 0) {
-          conditions.push(sql`metadata @> ${JSON.stringify(toContainment(query.filter))}::jsonb`)
-        }
-        const rows = yield* sql<Row & { readonly distance: number }>`
-          SELECT ${columns}, embedding <=> ${vectorParam(query.embedding)} AS distance
-          FROM memories WHERE ${sql.and(conditions)}
-          ORDER BY distance LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
-        const hits: Array<ScoredRecord> = []
-        for (const row of rows) {
-          const similarity = 1 - Number(row.distance)
-          const score = Number.isFinite(similarity) ? Math.min(1, Math.max(0, similarity)) : 0
-          if (score >= query.minScore) hits.push({ record: toRecord(row), score })
-        }
-        // Iterative index scans may return rows slightly out of order.
-        return hits.sort((a, b) => b.score - a.score)
-      }).pipe(
-        Effect.withSpan("MemoryStore.search", {
-          attributes: { "memory.store": options.provider, "memory.namespace": query.namespace, "memory.k": query.k }
-        })
+        const distance = sql`embedding <=> ${vectorParam(query.embedding)}`
+        const rows = yield* sql<Row & { readonly score: number }>`
+          SELECT ${columns}, 1 - (${distance}) AS score FROM memories WHERE ${where(query)}
+          ORDER BY ${distance} LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
+        const filtered = query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined
+        if (rows.length >= query.k || !filtered) return scored(rows, query.minScore)
+        // A selective filter can exhaust the index scan before k rows pass it: an exact scan of
+        // the filtered rows (the `+ 0` keeps the planner off the vector index) finds them all.
+        const exact = yield* sql<Row & { readonly score: number }>`
+          SELECT ${columns}, 1 - (${distance}) AS score FROM memories WHERE ${where(query)}
+          ORDER BY (${distance}) + 0 LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
+        return scored(exact, query.minScore)
+      }).pipe(span("search", { "memory.namespace": query.namespace, "memory.k": query.k }))
+
+    const keywordSearch: MemoryStoreService["keywordSearch"] = (query) =>
+      Effect.gen(function*() {
+        // Any of the words: plainto_tsquery parses and escapes them; its ANDs become ORs.
+        const tsquery = sql`replace(plainto_tsquery('simple', ${query.text})::text, '&', '|')::tsquery`
+        const rows = yield* sql<Row & { readonly score: number }>`
+          SELECT ${columns}, ts_rank_cd(content_tsv, q, 32) AS score
+          FROM memories, (SELECT ${tsquery} AS q) AS query
+          WHERE ${where(query)} AND q::text <> '' AND content_tsv @@ q
+          ORDER BY score DESC, created_at DESC LIMIT ${query.k}`.pipe(Effect.mapError(failed("keyword search failed")))
+        return scored(rows, 0)
+      }).pipe(span("keywordSearch", { "memory.namespace": query.namespace, "memory.k": query.k }))
+
+    const deleteExpired: MemoryStoreService["deleteExpired"] = Effect.gen(function*() {
+      const records = yield* sql`DELETE FROM memories WHERE expires_at <= now() RETURNING 1`
+      const kv = yield* sql`DELETE FROM memory_kv WHERE expires_at <= now() RETURNING 1`
+      return records.length + kv.length
+    }).pipe(Effect.mapError(failed("expiry sweep failed")), span("deleteExpired"))
+
+    const kvColumns = sql.literal("namespace, key, value, created_at, updated_at, expires_at")
+
+    const kvGet: MemoryStoreService["kvGet"] = (namespace, key) =>
+      sql<KvRow>`SELECT ${kvColumns} FROM memory_kv WHERE namespace = ${namespace} AND key = ${key} AND ${live}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toKv)),
+        Effect.mapError(failed("recall failed")),
+        span("kvGet")
+      )
+
+    const kvSet: MemoryStoreService["kvSet"] = (namespace, key, value, expiresAt) =>
+      sql<KvRow>`INSERT INTO memory_kv (namespace, key, value, expires_at)
+        VALUES (${namespace}, ${key}, ${JSON.stringify(value)}::jsonb, ${expiresAt})
+        ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, updated_at = now(),
+          created_at = CASE WHEN memory_kv.expires_at <= now() THEN now() ELSE memory_kv.created_at END
+        RETURNING ${kvColumns}`.pipe(
+        Effect.map((rows) => toKv(rows[0]!)),
+        Effect.mapError(failed("remember failed")),
+        span("kvSet")
+      )
+
+    const kvDelete: MemoryStoreService["kvDelete"] = (namespace, key) =>
+      sql`DELETE FROM memory_kv WHERE namespace = ${namespace} AND key = ${key} AND ${live} RETURNING 1`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.mapError(failed("forget failed")),
+        span("kvDelete")
       )
 
     const ping: MemoryStoreService["ping"] = sql`SELECT 1 FROM memories LIMIT 1`.pipe(
@@ -181,5 +327,22 @@ export const make = (options: SqlStoreOptions) =>
       Effect.mapError(failed("store unreachable"))
     )
 
-    return { provider: options.provider, dimensions, insert, get, delete: remove, search, ping } satisfies MemoryStoreService
+    return {
+      provider: options.provider,
+      dimensions,
+      insert,
+      replace,
+      update,
+      get,
+      delete: remove,
+      deleteWhere,
+      list,
+      search,
+      keywordSearch,
+      deleteExpired,
+      kvGet,
+      kvSet,
+      kvDelete,
+      ping
+    } satisfies MemoryStoreService
   })

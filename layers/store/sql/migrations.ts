@@ -39,5 +39,22 @@ export const migrations = (options: { readonly dimensions: number; readonly vect
     yield* sql`CREATE INDEX memories_tags ON memories USING gin (tags)`
     yield* sql`CREATE INDEX memories_session ON memories (namespace, session_id, created_at) WHERE session_id IS NOT NULL`
     yield* sql`CREATE INDEX memories_expires_at ON memories (expires_at) WHERE expires_at IS NOT NULL`
+  }),
+  "0002_keyword_search_and_kv": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // 'simple': no stemming and no stop words, so identifiers and any language match as written.
+    yield* sql`ALTER TABLE memories ADD COLUMN content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED`
+    yield* sql`CREATE INDEX memories_content_tsv ON memories USING gin (content_tsv)`
+    yield* sql`
+      CREATE TABLE memory_kv (
+        namespace  text        NOT NULL,
+        key        text        NOT NULL,
+        value      jsonb       NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz,
+        PRIMARY KEY (namespace, key)
+      )`
+    yield* sql`CREATE INDEX memory_kv_expires_at ON memory_kv (expires_at) WHERE expires_at IS NOT NULL`
   })
 })
