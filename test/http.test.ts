@@ -115,9 +115,22 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
       expect(ready.body).toEqual({ status: "ready", store: "pglite", embedder: "local-hash-v1", dimensions: 1024 })
       const openapi = yield* get("/openapi.json")
       expect(openapi.status).toBe(200)
-      expect(Object.keys(openapi.body.paths).sort()).toEqual(
-        ["/health", "/ready", "/v1/memories", "/v1/memories/{id}", "/v1/search"]
-      )
+      expect(Object.keys(openapi.body.paths).sort()).toEqual([
+        "/health",
+        "/ready",
+        "/v1/context",
+        "/v1/documents",
+        "/v1/kv/{key}",
+        "/v1/memories",
+        "/v1/memories/batch",
+        "/v1/memories/delete",
+        "/v1/memories/{id}",
+        "/v1/search",
+        "/v1/sessions/{id}/messages"
+      ])
+      expect(Object.keys(openapi.body.paths["/v1/memories/{id}"]).sort()).toEqual(["delete", "get", "patch"])
+      expect(Object.keys(openapi.body.paths["/v1/kv/{key}"]).sort()).toEqual(["delete", "get", "put"])
+      expect(Object.keys(openapi.body.paths["/v1/sessions/{id}/messages"]).sort()).toEqual(["delete", "get", "post"])
       const docs = yield* HttpClient.get("/docs")
       expect(docs.status).toBe(200)
       expect(docs.headers["content-type"]).toContain("text/html")

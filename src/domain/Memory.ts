@@ -83,3 +83,15 @@ export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreM
 export class StoredMemory extends MemoryRecord.extend<StoredMemory>("StoredMemory")({
   deduplicated: Schema.Boolean
 }) {}
+
+/** What PATCH /v1/memories/{id} and `Memory.update` take: the fields to change. New content is re-embedded. */
+export class UpdateMemoryRequest extends Schema.Class<UpdateMemoryRequest>("UpdateMemoryRequest")({
+  content: Schema.optional(Content),
+  kind: Schema.optional(MemoryKind),
+  tags: Schema.optional(Tags),
+  metadata: Schema.optional(Metadata),
+  /** Seconds from now; null removes the expiry. */
+  ttlSeconds: Schema.optional(
+    Schema.NullOr(Schema.Int.pipe(Schema.between(1, 10 * 365 * 24 * 3600, { message: () => "ttlSeconds must be a whole number of seconds from 1 to 10 years, or null" })))
+  )
+}) {}

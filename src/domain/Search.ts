@@ -5,7 +5,8 @@ import { MAX_K, MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId, Tags } from 
 
 export const DEFAULT_K = 10
 
-export const SearchMode = Schema.Literal("vector")
+/** `vector`: by meaning; `keyword`: full-text word match; `hybrid`: both, fused by reciprocal rank. */
+export const SearchMode = Schema.Literal("vector", "keyword", "hybrid")
 export type SearchMode = typeof SearchMode.Type
 
 export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")({
@@ -22,8 +23,9 @@ export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(
   ),
   mode: Schema.optional(SearchMode),
   filter: Schema.optional(MetadataFilter),
-  /** Records carrying every one of these tags. */
+  /** Records carrying these tags: every one (`tagMatch: "all"`, the default) or any. */
   tags: Schema.optional(Tags),
+  tagMatch: Schema.optional(Schema.Literal("all", "any")),
   kinds: Schema.optional(Schema.Array(MemoryKind)),
   sessionId: Schema.optional(SessionId)
 }) {}

@@ -69,3 +69,13 @@ export class DuplicateContent extends Schema.TaggedError<DuplicateContent>()(
     return new DuplicateContent({ id, existingId, message: `the new content of ${JSON.stringify(id)} is already stored as ${JSON.stringify(existingId)}` })
   }
 }
+
+export class KeyNotFound extends Schema.TaggedError<KeyNotFound>()(
+  "KeyNotFound",
+  { message: Schema.String, key: Schema.String, namespace: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {
+  static of(namespace: string, key: string) {
+    return new KeyNotFound({ key, namespace, message: `nothing remembered as ${JSON.stringify(key)} in namespace ${JSON.stringify(namespace)}` })
+  }
+}

@@ -2,11 +2,14 @@
  * The node-postgres pool behind the `pgvector` store. We open it ourselves
  * (rather than through PgClient.make) to pass what the PgClient constructor
  * does not: session settings in the startup packet, so every connection has
- * ef_search / probes / search_path from its first statement at no extra round trip.
+ * ef_search / probes / search_path from its first statement at no extra round
+ * trip; and to meter it: a named pool keeps the pool gauges current on every
+ * checkout, release and removal, and times every checkout.
  */
 import { SqlError } from "@effect/sql"
-import { Duration, Effect, Redacted } from "effect"
+import { Duration, Effect, Metric, Redacted } from "effect"
 import Pg from "pg"
+import * as Metrics from "../../../src/observability/Metrics.ts"
 
 export interface PoolSettings {
   readonly max: number
@@ -30,6 +33,13 @@ export interface PgPoolOptions {
   /** Sent as `-c name=value` startup options; names and values are validated by the caller. */
   readonly sessionSettings: Readonly<Record<string, string>>
   readonly applicationName?: string | undefined
+  /** Meters the pool under this name (the `pool` label of the pool metrics). */
+  readonly name?: string | undefined
+  /**
+   * Answer one query before the pool is handed out (default true). A read
+   * replica is opened without: a replica that is down must not stop start-up.
+   */
+  readonly verify?: boolean | undefined
 }
 
 const startupOptions = (settings: Readonly<Record<string, string>>) =>
@@ -37,13 +47,108 @@ const startupOptions = (settings: Readonly<Record<string, string>>) =>
     .map(([name, value]) => `-c ${name}=${value.replace(/([\\ ])/g, "\\$1")}`)
     .join(" ")
 
-/** A scoped pool that has answered one query (within the connect timeout) before it is handed out. */
+/** Checkout counts of a metered pool, for /v1/stats. */
+export interface AcquireCounts {
+  readonly acquires: number
+  readonly failures: number
+  readonly totalMs: number
+}
+
+/** pg.Pool#connect's callback (the last overload). */
+type ConnectCallback = Parameters<Pg.Pool["connect"]>[0]
+
+/**
+ * A pg.Pool that times every checkout (pg-pool's own `query` and @effect/sql-pg
+ * both go through `connect`) and mirrors its counts into the pool gauges.
+ */
+export class MeteredPool extends Pg.Pool {
+  private readonly counts = { acquires: 0, failures: 0, totalMs: 0 }
+  private readonly gauges: ReadonlyArray<readonly [Metric.Metric.Gauge<number>, () => number]>
+  private readonly acquireDuration: Metric.Metric.Histogram<number>
+  private readonly acquireFailures: Metric.Metric.Counter<number>
+
+  constructor(config: Pg.PoolConfig, readonly poolName: string) {
+    super(config)
+    this.gauges = [
+      [Metric.tagged(Metrics.poolConnections, "pool", poolName), () => this.totalCount],
+      [Metric.tagged(Metrics.poolIdleConnections, "pool", poolName), () => this.idleCount],
+      [Metric.tagged(Metrics.poolWaitingRequests, "pool", poolName), () => this.waitingCount]
+    ]
+    this.acquireDuration = Metric.tagged(Metrics.poolAcquireDuration, "pool", poolName)
+    this.acquireFailures = Metric.tagged(Metrics.poolAcquireFailures, "pool", poolName)
+    // pg-pool emits before it moves the client between its lists: look once it has.
+    const later = () => queueMicrotask(() => this.refreshGauges())
+    this.on("acquire", later).on("release", later).on("remove", later).on("connect", later)
+  }
+
+  refreshGauges(): void {
+    for (const [gauge, read] of this.gauges) gauge.unsafeUpdate(read(), [])
+  }
+
+  get acquireCounts(): AcquireCounts {
+    return { ...this.counts }
+  }
+
+  override connect(): Promise<Pg.PoolClient>
+  override connect(callback: ConnectCallback): void
+  override connect(callback?: ConnectCallback): Promise<Pg.PoolClient> | void {
+    const started = performance.now()
+    const done = (failed: boolean) => {
+      const ms = performance.now() - started
+      this.counts.acquires++
+      this.counts.totalMs += ms
+      if (failed) {
+        this.counts.failures++
+        this.acquireFailures.unsafeUpdate(1, [])
+      } else {
+        this.acquireDuration.unsafeUpdate(ms / 1000, [])
+      }
+      this.refreshGauges()
+    }
+    if (callback === undefined) {
+      const pending = super.connect()
+      this.refreshGauges() // a queued request shows in `waiting` at once
+      return pending.then(
+        (client) => (done(false), client),
+        (error) => {
+          done(true)
+          throw error
+        }
+      )
+    }
+    super.connect((err, client, release) => {
+      done(err !== undefined && err !== null)
+      callback(err, client, release)
+    })
+    this.refreshGauges()
+  }
+
+  /** Zeroes the gauges: a closed pool holds nothing. */
+  clearGauges(): void {
+    for (const [gauge] of this.gauges) gauge.unsafeUpdate(0, [])
+  }
+}
+
+/** host:port of a connection URL, for stats and logs (never the credentials). */
+export const addressOf = (url: Redacted.Redacted): string => {
+  try {
+    const parsed = new URL(Redacted.value(url) as string)
+    return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}`
+  } catch {
+    return "unknown"
+  }
+}
+
+/**
+ * A scoped pool. Verified pools have answered one query (within the connect
+ * timeout) before they are handed out. Named pools are a MeteredPool.
+ */
 export const acquire = (options: PgPoolOptions) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const pool = new Pg.Pool({
-          connectionString: Redacted.value(options.url),
+        const config: Pg.PoolConfig = {
+          connectionString: Redacted.value(options.url) as string,
           max: options.pool.max,
           min: options.pool.min,
           idleTimeoutMillis: Duration.toMillis(options.pool.idleTimeout),
@@ -51,18 +156,25 @@ export const acquire = (options: PgPoolOptions) =>
           maxLifetimeSeconds: Math.max(1, Math.round(Duration.toSeconds(options.pool.maxLifetime))),
           application_name: options.applicationName ?? "agent-memory",
           options: startupOptions(options.sessionSettings)
-        })
+        }
+        const pool = options.name === undefined ? new Pg.Pool(config) : new MeteredPool(config, options.name)
         // An idle client's error (server restart) must not crash the process; the pool replaces it.
         pool.on("error", () => {})
-        try {
-          await pool.query("SELECT 1")
-        } catch (error) {
-          await pool.end().catch(() => {})
-          throw error
+        if (options.verify ?? true) {
+          try {
+            await pool.query("SELECT 1")
+          } catch (error) {
+            await pool.end().catch(() => {})
+            throw error
+          }
         }
         return pool
       },
       catch: (cause) => new SqlError.SqlError({ cause, message: "could not connect to PostgreSQL" })
     }),
-    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("5 seconds"))
+    (pool) =>
+      Effect.promise(() => pool.end()).pipe(
+        Effect.timeoutOption("5 seconds"),
+        Effect.ensuring(Effect.sync(() => pool instanceof MeteredPool && pool.clearGauges()))
+      )
   )

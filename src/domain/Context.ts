@@ -1,0 +1,62 @@
+/** BuildContext: a prompt context for a query, within a token budget. */
+import { Schema } from "effect"
+import { MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId } from "./Memory.ts"
+import { Message } from "./Session.ts"
+
+export const TEMPLATE_PLACEHOLDERS = ["query", "memories", "knowledge", "history", "sources"] as const
+
+const weight = (name: string) =>
+  Schema.Number.pipe(Schema.between(0, 1, { message: () => `${name} must be between 0 and 1` }))
+
+export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest")({
+  query: Schema.String.pipe(
+    Schema.filter((s) => s.trim().length > 0, { message: () => "query must not be empty" }),
+    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` })
+  ),
+  namespace: Schema.optional(Namespace),
+  sessionId: Schema.optional(SessionId),
+  maxTokens: Schema.optional(
+    Schema.Int.pipe(Schema.between(50, 200_000, { message: () => "maxTokens must be a whole number from 50 to 200000" }))
+  ),
+  /** Share of the budget for personal memories, against knowledge. */
+  personalWeight: Schema.optional(weight("personalWeight")),
+  knowledgeWeight: Schema.optional(weight("knowledgeWeight")),
+  historyLimit: Schema.optional(
+    Schema.Int.pipe(Schema.between(0, 200, { message: () => "historyLimit must be a whole number from 0 to 200" }))
+  ),
+  includeSources: Schema.optional(Schema.Boolean),
+  minScore: Schema.optional(Schema.Number.pipe(Schema.between(0, 1, { message: () => "minScore must be between 0 and 1" }))),
+  /** With placeholders {{query}} {{memories}} {{knowledge}} {{history}} {{sources}}. */
+  template: Schema.optional(
+    Schema.String.pipe(
+      Schema.maxLength(20_000),
+      Schema.filter((t) => {
+        const unknown = [...t.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((m) => m[1]!).find((name) =>
+          !(TEMPLATE_PLACEHOLDERS as ReadonlyArray<string>).includes(name)
+        )
+        return unknown === undefined ||
+          `template: unknown placeholder {{${unknown}}} (known: ${TEMPLATE_PLACEHOLDERS.map((p) => `{{${p}}}`).join(" ")})`
+      })
+    )
+  )
+}) {}
+
+export class ContextSource extends Schema.Class<ContextSource>("ContextSource")({
+  /** The number the text cites, e.g. [1]. */
+  ref: Schema.Int,
+  id: Schema.String,
+  kind: MemoryKind,
+  score: Schema.Number,
+  documentId: Schema.NullOr(Schema.String),
+  title: Schema.NullOr(Schema.String),
+  source: Schema.NullOr(Schema.String),
+  position: Schema.NullOr(Schema.Int)
+}) {}
+
+export class ContextResponse extends Schema.Class<ContextResponse>("ContextResponse")({
+  text: Schema.String,
+  sources: Schema.Array(ContextSource),
+  /** Tokens of `text`, counted with the tokenizer (MEMORY_TOKENIZER). */
+  tokenCount: Schema.Int,
+  history: Schema.Array(Message)
+}) {}

@@ -1,0 +1,125 @@
+/**
+ * Batch ingestion as a Stream: items are checked one by one, grouped into
+ * batches (one embedding request and one INSERT each), and the batches run
+ * with bounded concurrency; the stream pulls no faster than batches complete,
+ * so memory does not grow with the input. Every item gets an outcome: stored,
+ * duplicate, or failed with its typed error; one bad item never loses others.
+ */
+import { Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
+import { InvalidInput } from "../domain/errors.ts"
+import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
+import type { EmbedderService } from "../ports/Embedder.ts"
+import type { MemoryCacheService } from "../ports/MemoryCache.ts"
+import type { InsertOutcome, MemoryStoreService, NewRecord } from "../ports/MemoryStore.ts"
+import type { MemorySettingsShape } from "./MemorySettings.ts"
+import { buildRecord } from "./records.ts"
+
+/** One input item: a value to check, or a line that could not even be parsed. */
+export type IngestItem =
+  | { readonly index: number; readonly value: unknown }
+  | { readonly index: number; readonly error: InvalidInput }
+
+export interface IngestDefaults {
+  readonly namespace?: string | undefined
+  readonly kind?: MemoryKind | undefined
+}
+
+type Outcome =
+  | { readonly index: number; readonly _tag: "stored" | "duplicate" }
+  | { readonly index: number; readonly _tag: "failed"; readonly error: { readonly _tag: string; readonly message: string } }
+
+const decode = Schema.decodeUnknownEither(StoreMemoryRequest)
+
+/** The first problem of a parse error, with the field it is about. */
+export const describeParseError = (error: ParseResult.ParseError): string => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  return issue ? `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}` : error.message
+}
+
+export const makeIngest = (deps: {
+  readonly store: MemoryStoreService
+  readonly embedder: EmbedderService
+  readonly cache: MemoryCacheService
+  readonly settings: MemorySettingsShape
+}) => {
+  const { cache, embedder, settings, store } = deps
+
+  const failAll = (indexes: ReadonlyArray<number>, error: { readonly _tag: string; readonly message: string }): Array<Outcome> =>
+    indexes.map((index) => ({ index, _tag: "failed", error }))
+
+  const fromInsert = (index: number, outcome: InsertOutcome): Outcome => ({ index, _tag: outcome.deduplicated ? "duplicate" : "stored" })
+
+  /** One batch: embed the valid items in one request, insert them in one statement (item by item only if that conflicts). */
+  const storeBatch = (items: ReadonlyArray<{ readonly index: number; readonly request: StoreMemoryRequest }>, defaults: IngestDefaults) =>
+    Effect.gen(function*() {
+      if (items.length === 0) return []
+      const embedded = yield* Effect.either(embedder.embedMany(items.map((i) => i.request.content)))
+      if (Either.isLeft(embedded)) return failAll(items.map((i) => i.index), embedded.left)
+      const now = new Date()
+      const records: Array<NewRecord> = items.map(({ request }, i) => ({
+        embedding: embedded.right[i]!,
+        record: buildRecord({
+          ...request,
+          namespace: request.namespace ?? defaults.namespace ?? DEFAULT_NAMESPACE,
+          kind: request.kind ?? defaults.kind
+        }, embedder, now)
+      }))
+      const inserted = yield* Effect.either(store.insert(records))
+      let outcomes: Array<Outcome>
+      if (Either.isRight(inserted)) {
+        outcomes = inserted.right.map((o, i) => fromInsert(items[i]!.index, o))
+      } else if (inserted.left._tag === "StoreUnavailable") {
+        return failAll(items.map((i) => i.index), inserted.left)
+      } else {
+        // A conflict sinks the whole statement: store item by item to find the one it belongs to.
+        outcomes = yield* Effect.forEach(records, (record, i) =>
+          store.insert([record]).pipe(
+            Effect.map(([o]): Outcome => fromInsert(items[i]!.index, o!)),
+            Effect.catchAll((error): Effect.Effect<Outcome> => Effect.succeed({ index: items[i]!.index, _tag: "failed", error }))
+          ))
+      }
+      const touched = new Set(records.filter((_, i) => outcomes[i]!._tag === "stored").map((r) => r.record.namespace))
+      yield* Effect.forEach(touched, cache.invalidate, { discard: true })
+      return outcomes
+    }).pipe(Effect.withSpan("Memory.ingestBatch", { attributes: { "memory.batch_size": items.length } }))
+
+  const ingest = <E>(items: Stream.Stream<IngestItem, E>, defaults: IngestDefaults = {}) =>
+    items.pipe(
+      Stream.grouped(settings.batchSize),
+      Stream.mapEffect((chunk) => {
+        const valid: Array<{ readonly index: number; readonly request: StoreMemoryRequest }> = []
+        const invalid: Array<Outcome> = []
+        for (const item of chunk) {
+          if ("error" in item) {
+            invalid.push({ index: item.index, _tag: "failed", error: item.error })
+            continue
+          }
+          const decoded = decode(item.value)
+          if (Either.isRight(decoded)) valid.push({ index: item.index, request: decoded.right })
+          else invalid.push({ index: item.index, _tag: "failed", error: new InvalidInput({ message: describeParseError(decoded.left) }) })
+        }
+        return Effect.map(storeBatch(valid, defaults), (stored) => [...invalid, ...stored])
+      }, { concurrency: settings.batchConcurrency }),
+      Stream.runFold(
+        { stored: 0, duplicates: 0, failed: [] as Array<BatchFailure>, failedCount: 0 },
+        (acc, outcomes) => {
+          for (const o of outcomes) {
+            if (o._tag === "stored") acc.stored++
+            else if (o._tag === "duplicate") acc.duplicates++
+            else if (o._tag === "failed") {
+              acc.failedCount++
+              if (acc.failed.length < MAX_LISTED_FAILURES) {
+                acc.failed.push(new BatchFailure({ index: o.index, _tag: o.error._tag, message: o.error.message }, true))
+              }
+            }
+          }
+          return acc
+        }
+      ),
+      Effect.map((acc) => new BatchResult({ ...acc, failed: acc.failed.sort((a, b) => a.index - b.index) }, true)),
+      Effect.withSpan("Memory.ingest")
+    )
+
+  return { ingest }
+}

@@ -1,0 +1,21 @@
+/**
+ * Token counting with OpenAI's BPE encodings (js-tiktoken, ranks bundled: no
+ * download). `o200k_base` is GPT-4o's and later; `cl100k_base` GPT-4 / 3.5's.
+ * The encoder is built once, on first use.
+ */
+import { Tiktoken } from "js-tiktoken/lite"
+
+export type Encoding = "o200k_base" | "cl100k_base"
+
+const encoders = new Map<Encoding, Promise<Tiktoken>>()
+
+export const tokenizer = (encoding: Encoding): Promise<Tiktoken> => {
+  let encoder = encoders.get(encoding)
+  if (!encoder) {
+    encoder = (encoding === "o200k_base" ? import("js-tiktoken/ranks/o200k_base") : import("js-tiktoken/ranks/cl100k_base")).then(
+      (ranks) => new Tiktoken(ranks.default)
+    )
+    encoders.set(encoding, encoder)
+  }
+  return encoder
+}

@@ -1,0 +1,32 @@
+/** Building a record from what a caller gave: id, hash, times and the embedder's name filled in. */
+import { randomUUID } from "node:crypto"
+import { MemoryRecord, type MemoryKind } from "../domain/Memory.ts"
+import { contentHash } from "./contentHash.ts"
+
+export interface RecordInput {
+  readonly content: string
+  readonly namespace: string
+  readonly id?: string | undefined
+  readonly kind?: MemoryKind | undefined
+  readonly tags?: ReadonlyArray<string> | undefined
+  readonly metadata?: Record<string, unknown> | undefined
+  readonly sessionId?: string | undefined
+  readonly ttlSeconds?: number | undefined
+}
+
+export const buildRecord = (input: RecordInput, embedder: { readonly model: string; readonly dimensions: number }, now = new Date()) =>
+  new MemoryRecord({
+    id: input.id ?? randomUUID(),
+    namespace: input.namespace,
+    kind: input.kind ?? "memory",
+    content: input.content,
+    contentHash: contentHash(input.content),
+    tags: input.tags ?? [],
+    metadata: input.metadata ?? {},
+    sessionId: input.sessionId ?? null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: input.ttlSeconds === undefined ? null : new Date(now.getTime() + input.ttlSeconds * 1000),
+    embeddingModel: embedder.model,
+    embeddingDimensions: embedder.dimensions
+  }, true)

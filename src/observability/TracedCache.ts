@@ -1,0 +1,32 @@
+/**
+ * A MemoryCache with a span on every lookup: which cache, which namespace, hit
+ * or miss. A miss's work (embedding, SQL) runs inside the lookup, so in a trace
+ * it appears as the cache span's children.
+ */
+import { Effect, Layer } from "effect"
+import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCache } from "../ports/MemoryCache.ts"
+
+const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<A> => ({
+  getOrCompute: (namespace, key, compute) =>
+    cache.getOrCompute(namespace, key, compute).pipe(
+      Effect.tap(({ hit }) => Effect.annotateCurrentSpan("cache.hit", hit)),
+      Effect.withSpan(`MemoryCache.${name}`, { attributes: { "cache.name": name, "memory.namespace": namespace } })
+    )
+})
+
+export const make = (cache: MemoryCacheService): MemoryCacheService => ({
+  ...cache,
+  searches: traced("searches", cache.searches),
+  records: traced("records", cache.records),
+  embeddings: {
+    ...cache.embeddings,
+    getMany: (keys) =>
+      cache.embeddings.getMany(keys).pipe(
+        Effect.tap((found) => Effect.annotateCurrentSpan("cache.hits", found.filter((v) => v !== undefined).length)),
+        Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length } })
+      )
+  }
+})
+
+/** Replaces the provided MemoryCache with a traced one. */
+export const layer: Layer.Layer<MemoryCache, never, MemoryCache> = Layer.effect(MemoryCache, Effect.map(MemoryCache, make))
