@@ -56,14 +56,13 @@ export const makeIngest = (deps: {
       if (items.length === 0) return []
       const embedded = yield* Effect.either(embedder.embedMany(items.map((i) => i.request.content)))
       if (Either.isLeft(embedded)) return failAll(items.map((i) => i.index), embedded.left)
-      const now = new Date()
       const records: Array<NewRecord> = items.map(({ request }, i) => ({
         embedding: embedded.right[i]!,
         record: buildRecord({
           ...request,
           namespace: request.namespace ?? defaults.namespace ?? DEFAULT_NAMESPACE,
           kind: request.kind ?? defaults.kind
-        }, embedder, now)
+        }, embedder)
       }))
       const inserted = yield* Effect.either(store.insert(records))
       let outcomes: Array<Outcome>

@@ -36,6 +36,9 @@ import { buildRecord } from "./records.ts"
 import { searchKey } from "./searchKey.ts"
 import { tokenizer } from "./Tokenizer.ts"
 
+/** In hybrid search, keyword hits below this share of the best keyword score do not vote. */
+const KEYWORD_VOTE_SHARE = 0.5
+
 const live = (expiresAt: Date | null, now: number) => expiresAt === null || expiresAt.getTime() > now
 
 const toHit = ({ record: r, score }: ScoredRecord) =>
@@ -126,7 +129,10 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
           case "hybrid": {
             const depth = Math.min(200, Math.max(k * 4, 40))
             const [v, t] = yield* Effect.all([vector(depth, 0), keyword(depth)], { concurrency: 2 })
-            return reciprocalRankFusion([v, t]).filter((h) => h.score >= minScore).slice(0, k)
+            // Only keyword matches that carry real weight vote: a record matching just the
+            // common words of the query must not push aside one that matches its rare ones.
+            const strong = t.filter((h) => h.score >= KEYWORD_VOTE_SHARE * (t[0]?.score ?? 0))
+            return reciprocalRankFusion([v, strong]).filter((h) => h.score >= minScore).slice(0, k)
           }
         }
       })

@@ -14,7 +14,15 @@ export interface RecordInput {
   readonly ttlSeconds?: number | undefined
 }
 
-export const buildRecord = (input: RecordInput, embedder: { readonly model: string; readonly dimensions: number }, now = new Date()) =>
+let last = 0
+
+/** Now, but strictly later than any earlier call: messages added in one millisecond keep their order. */
+export const monotonicNow = (): Date => {
+  last = Math.max(Date.now(), last + 1)
+  return new Date(last)
+}
+
+export const buildRecord = (input: RecordInput, embedder: { readonly model: string; readonly dimensions: number }, now = monotonicNow()) =>
   new MemoryRecord({
     id: input.id ?? randomUUID(),
     namespace: input.namespace,

@@ -35,3 +35,8 @@ export const postRaw = (path: string, text: string, contentType = "application/j
 export const get = (path: string) => HttpClient.execute(HttpClientRequest.get(path)).pipe(Effect.flatMap(toJson))
 
 export const del = (path: string) => HttpClient.execute(HttpClientRequest.del(path)).pipe(Effect.flatMap(toJson))
+
+export const send = (method: "PUT" | "PATCH" | "POST" | "DELETE" | "GET", path: string, body?: unknown) =>
+  HttpClient.execute(
+    (body === undefined ? HttpClientRequest.make(method)(path) : HttpClientRequest.make(method)(path).pipe(HttpClientRequest.bodyUnsafeJson(body)))
+  ).pipe(Effect.flatMap(toJson))

@@ -173,20 +173,25 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
       return Effect.succeed(hits.sort((a, b) => b.score - a.score).slice(0, query.k))
     })
 
+  /** Words weighed by rarity among the selected records (BM25's idf), as the SQL stores do. */
   const keywordSearch: MemoryStoreService["keywordSearch"] = (query) =>
     Effect.sync(() => {
-      const terms = new Set(words(query.text))
+      const terms = [...new Set(words(query.text))].slice(0, 32)
+      const docs = selected(query).map((entry) => ({ entry, words: new Set(words(entry.record.content)) }))
+      const n = Math.max(1, docs.length)
+      const idf = terms.map((t) => {
+        const df = docs.filter((d) => d.words.has(t)).length
+        return Math.log(1 + (n - df + 0.5) / (df + 0.5))
+      })
+      const totalWeight = idf.reduce((a, b) => a + b, 0)
       const hits: Array<ScoredRecord> = []
-      for (const entry of selected(query)) {
-        const docWords = words(entry.record.content)
-        let matched = 0
-        for (const w of docWords) if (terms.has(w)) matched++
-        if (matched === 0) continue
-        // More matching words rank higher; long texts are damped a little, as ts_rank_cd's cover density does.
-        const raw = matched / (1 + Math.log(1 + docWords.length) / 4)
-        hits.push({ record: entry.record, score: raw / (raw + 1) })
+      for (const { entry, words: present } of docs) {
+        const weight = terms.reduce((sum, t, i) => (present.has(t) ? sum + idf[i]! : sum), 0)
+        if (weight > 0) hits.push({ record: entry.record, score: weight / totalWeight })
       }
-      return hits.sort((a, b) => b.score - a.score).slice(0, query.k)
+      return hits
+        .sort((a, b) => b.score - a.score || b.record.createdAt.getTime() - a.record.createdAt.getTime())
+        .slice(0, query.k)
     })
 
   const kvLive = (namespace: string, key: string) => {

@@ -33,8 +33,6 @@ export interface PgPoolOptions {
   /** Sent as `-c name=value` startup options; names and values are validated by the caller. */
   readonly sessionSettings: Readonly<Record<string, string>>
   readonly applicationName?: string | undefined
-  /** Meters the pool under this name (the `pool` label of the pool metrics). */
-  readonly name?: string | undefined
   /**
    * Answer one query before the pool is handed out (default true). A read
    * replica is opened without: a replica that is down must not stop start-up.
@@ -139,11 +137,8 @@ export const addressOf = (url: Redacted.Redacted): string => {
   }
 }
 
-/**
- * A scoped pool. Verified pools have answered one query (within the connect
- * timeout) before they are handed out. Named pools are a MeteredPool.
- */
-export const acquire = (options: PgPoolOptions) =>
+/** A scoped pool; a verified one has answered one query (within the connect timeout) before it is handed out. */
+const open = <P extends Pg.Pool>(options: PgPoolOptions, create: (config: Pg.PoolConfig) => P) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -157,7 +152,7 @@ export const acquire = (options: PgPoolOptions) =>
           application_name: options.applicationName ?? "agent-memory",
           options: startupOptions(options.sessionSettings)
         }
-        const pool = options.name === undefined ? new Pg.Pool(config) : new MeteredPool(config, options.name)
+        const pool = create(config)
         // An idle client's error (server restart) must not crash the process; the pool replaces it.
         pool.on("error", () => {})
         if (options.verify ?? true) {
@@ -178,3 +173,9 @@ export const acquire = (options: PgPoolOptions) =>
         Effect.ensuring(Effect.sync(() => pool instanceof MeteredPool && pool.clearGauges()))
       )
   )
+
+export const acquire = (options: PgPoolOptions) => open(options, (config) => new Pg.Pool(config))
+
+/** A pool metered under `name` (the `pool` label of the pool metrics). */
+export const acquireMetered = (options: PgPoolOptions & { readonly name: string }) =>
+  open(options, (config) => new MeteredPool(config, options.name))

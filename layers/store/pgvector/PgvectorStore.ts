@@ -3,19 +3,26 @@
  * reached through @effect/sql-pg. Start-up runs the migrations over one
  * connection, then opens the pool with the search settings baked into every
  * connection. Vectors travel in pgvector's binary form.
+ *
+ * With read replicas (DATABASE_REPLICA_URLS), each gets a pool and a SQL store
+ * of its own and ReplicaRouter sends searches to them; everything else stays on
+ * the primary. Pools are metered (PgPool) and listed in the PoolRegistry when
+ * one is provided.
  */
 import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer, type Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { StoreUnavailable } from "../../../src/domain/errors.ts"
 import { duration, positiveInt } from "../../../src/config/values.ts"
+import { type PoolReading, PoolRegistry } from "../../../src/observability/PoolRegistry.ts"
 import { MemoryStore } from "../../../src/ports/MemoryStore.ts"
 import { vectorBinary } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
 import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
 import * as PgPool from "./PgPool.ts"
+import * as ReplicaRouter from "./ReplicaRouter.ts"
 
 export interface PgvectorStoreOptions {
   readonly url: Redacted.Redacted
@@ -24,6 +31,10 @@ export interface PgvectorStoreOptions {
   readonly pool?: PgPool.PoolSettings | undefined
   /** A schema of its own for the tables (created if missing); default `public`. */
   readonly schema?: string | undefined
+  /** Read replicas (hot standbys of the primary) for searches. */
+  readonly replicas?: ReadonlyArray<Redacted.Redacted> | undefined
+  /** How long a replica whose search failed is skipped (default 5 seconds). */
+  readonly replicaRetryAfter?: Duration.DurationInput | undefined
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -36,6 +47,44 @@ const clientOver = (options: PgPool.PgPoolOptions) =>
     Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make),
     Effect.mapError(unavailable)
   )
+
+/** A metered pool and a client over it; the pool is closed after the client. */
+const meteredClient = (options: PgPool.PgPoolOptions & { readonly name: string }) =>
+  Effect.gen(function*() {
+    const pool = yield* PgPool.acquireMetered(options).pipe(Effect.mapError(unavailable))
+    const client = yield* PgClient.fromPool({ acquire: Effect.succeed(pool) }).pipe(
+      Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make),
+      Effect.mapError(unavailable)
+    )
+    return { pool, client }
+  })
+
+const lsnQuery = (client: PgClient.PgClient, what: "pg_current_wal_lsn" | "pg_last_wal_replay_lsn") =>
+  client<{ readonly lsn: string | null }>`SELECT ${client.literal(what)}()::text AS lsn`.pipe(
+    Effect.map((rows) => ReplicaRouter.parseLsn(rows[0]?.lsn ?? "0/0")),
+    Effect.mapError(unavailable)
+  )
+
+const reading = (
+  pool: PgPool.MeteredPool,
+  fields: { readonly name: string; readonly role: PoolReading["role"]; readonly address: string; readonly up: () => boolean }
+) =>
+(): PoolReading => {
+  const counts = pool.acquireCounts
+  return {
+    name: fields.name,
+    role: fields.role,
+    address: fields.address,
+    max: pool.options.max,
+    total: pool.totalCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+    acquires: counts.acquires,
+    acquireFailures: counts.failures,
+    avgAcquireMs: counts.acquires === 0 ? 0 : counts.totalMs / counts.acquires,
+    up: fields.up()
+  }
+}
 
 export const make = (options: PgvectorStoreOptions) =>
   Effect.gen(function*() {
@@ -72,14 +121,56 @@ export const make = (options: PgvectorStoreOptions) =>
       )
     }).pipe(Effect.scoped)
 
-    // Phase 2: the serving pool.
-    const client = yield* clientOver({ url: options.url, pool, sessionSettings: { ...searchPath, ...session } })
-    return yield* SqlStore.make({
-      provider: "pgvector",
-      dimensions: options.dimensions,
-      vectorType: settings.vectorType,
-      encodeVector: vectorBinary
-    }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+    // Phase 2: the serving pools, the primary's and one per replica (opened unverified: one that is down must not stop start-up).
+    const sessionSettings = { ...searchPath, ...session }
+    const storeOver = (client: PgClient.PgClient) =>
+      SqlStore.make({
+        provider: "pgvector",
+        dimensions: options.dimensions,
+        vectorType: settings.vectorType,
+        encodeVector: vectorBinary
+      }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+    const primary = yield* meteredClient({ url: options.url, pool, sessionSettings, name: "primary" })
+    const primaryStore = yield* storeOver(primary.client)
+    const replicas = yield* Effect.forEach(options.replicas ?? [], (url, i) =>
+      Effect.gen(function*() {
+        const name = `replica-${i + 1}`
+        const { client, pool: replicaPool } = yield* meteredClient({ url, pool, sessionSettings, name, verify: false })
+        return {
+          name,
+          url,
+          pool: replicaPool,
+          store: yield* storeOver(client),
+          replayedLsn: lsnQuery(client, "pg_last_wal_replay_lsn")
+        }
+      }))
+    const router = yield* ReplicaRouter.make({
+      primary: primaryStore,
+      primaryLsn: lsnQuery(primary.client, "pg_current_wal_lsn"),
+      replicas,
+      retryAfter: options.replicaRetryAfter ?? Duration.seconds(5)
+    })
+
+    const registry = yield* Effect.serviceOption(PoolRegistry)
+    if (Option.isSome(registry)) {
+      yield* registry.value.register(
+        reading(primary.pool, { name: "primary", role: "primary", address: PgPool.addressOf(options.url), up: () => true })
+      )
+      for (const replica of replicas) {
+        yield* registry.value.register(
+          reading(replica.pool, {
+            name: replica.name,
+            role: "replica",
+            address: PgPool.addressOf(replica.url),
+            up: () => router.isUp(replica.name)
+          })
+        )
+      }
+    }
+    if (replicas.length > 0) {
+      yield* Effect.logInfo(`pgvector: searches go to ${replicas.length} read replica(s): ${replicas.map((r) => PgPool.addressOf(r.url)).join(", ")}`)
+    }
+    return router.store
   })
 
 export const layer = (options: PgvectorStoreOptions) => Layer.scoped(MemoryStore, make(options))
@@ -95,13 +186,23 @@ export const poolConfig: Config.Config<PgPool.PoolSettings> = Config.all({
   maxLifetime: duration("MEMORY_POOL_MAX_LIFETIME", PgPool.defaultPoolSettings.maxLifetime)
 })
 
+/** DATABASE_REPLICA_URLS: comma-separated; each URL stays Redacted. */
+export const replicasConfig: Config.Config<ReadonlyArray<Redacted.Redacted>> = Config.redacted("DATABASE_REPLICA_URLS").pipe(
+  Config.withDefault(Redacted.make("")),
+  Config.map((list) =>
+    Redacted.value(list).split(",").map((s) => s.trim()).filter((s) => s.length > 0).map((url) => Redacted.make(url))
+  )
+)
+
 export const config = (dimensions: number): Config.Config<PgvectorStoreOptions> =>
   Config.all({
     url: Config.redacted("DATABASE_URL"),
     dimensions: Config.succeed(dimensions),
     settings: settingsConfig,
     pool: poolConfig,
-    schema: Config.string("MEMORY_PG_SCHEMA").pipe(Config.withDefault("public"))
+    schema: Config.string("MEMORY_PG_SCHEMA").pipe(Config.withDefault("public")),
+    replicas: replicasConfig,
+    replicaRetryAfter: duration("MEMORY_REPLICA_RETRY_AFTER", Duration.seconds(5))
   })
 
 export const layerConfig = (options: Config.Config<PgvectorStoreOptions>) =>

@@ -277,14 +277,32 @@ export const make = (options: SqlStoreOptions) =>
         return scored(exact, query.minScore)
       }).pipe(span("search", { "memory.namespace": query.namespace, "memory.k": query.k }))
 
+    /**
+     * Full-text search that weighs each query word by its rarity among the
+     * selected records (BM25's idf; PostgreSQL's own ranks have no idf), so an
+     * exact rare identifier outranks many matches of common words. The score is
+     * the share of the query's weight a record matches, in [0, 1].
+     */
     const keywordSearch: MemoryStoreService["keywordSearch"] = (query) =>
       Effect.gen(function*() {
-        // Any of the words: plainto_tsquery parses and escapes them; its ANDs become ORs.
-        const tsquery = sql`replace(plainto_tsquery('simple', ${query.text})::text, '&', '|')::tsquery`
+        const selected = where(query)
         const rows = yield* sql<Row & { readonly score: number }>`
-          SELECT ${columns}, ts_rank_cd(content_tsv, q, 32) AS score
-          FROM memories, (SELECT ${tsquery} AS q) AS query
-          WHERE ${where(query)} AND q::text <> '' AND content_tsv @@ q
+          WITH terms AS (
+            SELECT quote_literal(t)::tsquery AS q FROM unnest(tsvector_to_array(to_tsvector('simple', ${query.text}))) AS t LIMIT 32
+          ),
+          total AS (SELECT greatest(count(*), 1)::float8 AS n FROM (SELECT 1 FROM memories WHERE ${selected} LIMIT 100000) s),
+          weights AS (
+            SELECT terms.q, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
+            FROM terms, total, LATERAL (
+              SELECT count(*)::float8 AS n FROM (SELECT 1 FROM memories WHERE ${selected} AND content_tsv @@ terms.q LIMIT 100000) s
+            ) df
+          ),
+          anyterm AS (SELECT (SELECT string_agg(q::text, ' | ') FROM terms)::tsquery AS q)
+          SELECT ${columns},
+            (SELECT coalesce(sum(w.idf), 0) FROM weights w WHERE memories.content_tsv @@ w.q)
+              / nullif((SELECT sum(idf) FROM weights), 0) AS score
+          FROM memories, anyterm
+          WHERE ${selected} AND anyterm.q IS NOT NULL AND content_tsv @@ anyterm.q
           ORDER BY score DESC, created_at DESC LIMIT ${query.k}`.pipe(Effect.mapError(failed("keyword search failed")))
         return scored(rows, 0)
       }).pipe(span("keywordSearch", { "memory.namespace": query.namespace, "memory.k": query.k }))
