@@ -78,6 +78,13 @@ describe("SearchStats", () => {
       expect(report.errors).toBe(1)
     }).pipe(Effect.provide(SearchStats.Default.pipe(Layer.provide(cacheLayer)))))
 
+  it.effect("a search observed twice (a decorator over an observed search) is counted once", () =>
+    Effect.gen(function*() {
+      const stats = yield* SearchStats
+      yield* stats.observe(stats.observe(Effect.succeed({ cached: false }), "vector"), "vector")
+      expect((yield* stats.report).searches).toBe(1)
+    }).pipe(Effect.provide(SearchStats.Default.pipe(Layer.provide(cacheLayer)))))
+
   it.effect("lists the pools a store registered", () =>
     Effect.gen(function*() {
       const registry = yield* PoolRegistry

@@ -145,6 +145,12 @@ export const make = (options: MonitorOptions) =>
     } satisfies MonitorService
   })
 
+/** 70% and 90% of the heap limit, every 30 seconds, shedding to half: the defaults of `config`. */
+export const defaults = (): MonitorOptions => {
+  const limit = heapLimitBytes()
+  return { interval: Duration.seconds(30), warningBytes: Math.floor(limit * 0.7), criticalBytes: Math.floor(limit * 0.9), shedTarget: 0.5 }
+}
+
 /** The monitor over the given readings source (Readings.layer for this process). */
 export const layer = (options: MonitorOptions): Layer.Layer<Monitor, never, MemoryCache | Readings> =>
   Layer.scoped(Monitor, make(options))

@@ -2,23 +2,29 @@
  * An Embedder in front of the provider: a span and the embedding metrics
  * (requests, inputs, failures, latency) on every call that reaches it. Put it
  * under the embedding cache, so that what it counts is what the provider does.
+ * Metering an embedder twice is harmless: one already metered is answered as it is.
  */
 import { Effect, Layer } from "effect"
 import { Embedder, type EmbedderService } from "../ports/Embedder.ts"
 import { trackEmbedding } from "./Metrics.ts"
 
+const metered = new WeakSet<EmbedderService>()
+
 export const make = (inner: EmbedderService): EmbedderService => {
+  if (metered.has(inner)) return inner
   const observed = (name: string, inputs: number) => <A, E>(call: Effect.Effect<A, E>) =>
     call.pipe(
       trackEmbedding(inner.model, inputs),
       Effect.withSpan(name, { attributes: { "embedding.model": inner.model, "embedding.inputs": inputs, "embedding.dimensions": inner.dimensions } })
     )
-  return {
+  const result: EmbedderService = {
     model: inner.model,
     dimensions: inner.dimensions,
     embed: (text) => observed("Embedder.embed", 1)(inner.embed(text)),
     embedMany: (texts) => observed("Embedder.embedMany", texts.length)(inner.embedMany(texts))
   }
+  metered.add(result)
+  return result
 }
 
 /** Replaces the provided Embedder with a metered one. */

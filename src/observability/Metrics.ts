@@ -9,8 +9,8 @@
 import { Duration, Effect, Metric, MetricBoundaries } from "effect"
 import type { CacheName, CacheStats } from "../ports/MemoryCache.ts"
 
-/** Seconds, 0.25 ms to ~16 s: a cached search and a slow cold one both land in a bucket of their own. */
-const latencyBuckets = MetricBoundaries.exponential({ start: 0.00025, factor: 2, count: 17 })
+/** Seconds, doubling from 0.25 ms to 16.4 s: a cached search and a slow cold one each land in a bucket of their own. */
+const latencyBuckets = MetricBoundaries.exponential({ start: 0.00025, factor: 2, count: 18 })
 
 // --- search -------------------------------------------------------------------------------------------
 
@@ -33,12 +33,13 @@ export const errors = Metric.counter("agent_memory_errors_total", {
   incremental: true
 })
 
-const tagOf = (error: unknown): string =>
+/** An error's `_tag`, or "Unknown". */
+export const errorTag = (error: unknown): string =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : "Unknown"
 
 /** Counts one failure of `operation` under the error's `_tag`. */
 export const recordError = (operation: string, error: unknown) =>
-  Metric.increment(Metric.tagged(Metric.tagged(errors, "operation", operation), "tag", tagOf(error)))
+  Metric.increment(Metric.tagged(Metric.tagged(errors, "operation", operation), "tag", errorTag(error)))
 
 /** Counts every failure of the effect under its `_tag`, and lets it through. */
 export const countErrors = (operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -8,7 +8,7 @@
  * `observe` also records the search in the metrics, so one call at the search
  * site does both.
  */
-import { Effect, Option, Schema } from "effect"
+import { Effect, FiberRef, Option, Schema } from "effect"
 import { type CacheName, MemoryCache } from "../ports/MemoryCache.ts"
 import * as Metrics from "./Metrics.ts"
 import { PoolRegistry } from "./PoolRegistry.ts"
@@ -67,6 +67,9 @@ export const StatsReport = Schema.Struct({
   pool: Schema.NullOr(Schema.Struct({ primary: Schema.NullOr(PoolReport), replicas: Schema.Array(PoolReport) }))
 })
 export type StatsReport = typeof StatsReport.Type
+
+/** Set while a search is observed: an observation inside it (the same search, observed twice) is not counted again. */
+const observing = FiberRef.unsafeMake(false)
 
 const round = (n: number, digits = 3) => {
   const f = 10 ** digits
@@ -130,6 +133,9 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
      * the metrics: latency by mode and cache outcome, failures by error tag.
      */
     const observe = <A extends { readonly cached: boolean }, E, R>(search: Effect.Effect<A, E, R>, mode: string) =>
+      Effect.flatMap(FiberRef.get(observing), (nested) => (nested ? search : timed(search, mode)))
+
+    const timed = <A extends { readonly cached: boolean }, E, R>(search: Effect.Effect<A, E, R>, mode: string) =>
       Effect.suspend(() => {
         const started = performance.now()
         const elapsed = () => performance.now() - started
@@ -143,15 +149,13 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
           }),
           Effect.tapError((error) => {
             const ms = elapsed()
-            const tag = typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
-              ? error._tag
-              : "Unknown"
             return Effect.all([
-              record(ms, { error: tag }),
+              record(ms, { error: Metrics.errorTag(error) }),
               Metrics.recordSearch(mode, "error", ms / 1000),
               Metrics.recordError("search", error)
             ], { discard: true })
-          })
+          }),
+          Effect.locally(observing, true)
         )
       })
 

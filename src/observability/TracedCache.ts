@@ -1,7 +1,8 @@
 /**
  * A MemoryCache with a span on every lookup: which cache, which namespace, hit
  * or miss. A miss's work (embedding, SQL) runs inside the lookup, so in a trace
- * it appears as the cache span's children.
+ * it appears as the cache span's children. Tracing a cache twice is harmless:
+ * one already traced is answered as it is.
  */
 import { Effect, Layer } from "effect"
 import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCache } from "../ports/MemoryCache.ts"
@@ -14,19 +15,26 @@ const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<
     )
 })
 
-export const make = (cache: MemoryCacheService): MemoryCacheService => ({
-  ...cache,
-  searches: traced("searches", cache.searches),
-  records: traced("records", cache.records),
-  embeddings: {
-    ...cache.embeddings,
-    getMany: (keys) =>
-      cache.embeddings.getMany(keys).pipe(
-        Effect.tap((found) => Effect.annotateCurrentSpan("cache.hits", found.filter((v) => v !== undefined).length)),
-        Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length } })
-      )
+const tracedCaches = new WeakSet<MemoryCacheService>()
+
+export const make = (cache: MemoryCacheService): MemoryCacheService => {
+  if (tracedCaches.has(cache)) return cache
+  const result: MemoryCacheService = {
+    ...cache,
+    searches: traced("searches", cache.searches),
+    records: traced("records", cache.records),
+    embeddings: {
+      ...cache.embeddings,
+      getMany: (keys) =>
+        cache.embeddings.getMany(keys).pipe(
+          Effect.tap((found) => Effect.annotateCurrentSpan("cache.hits", found.filter((v) => v !== undefined).length)),
+          Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length } })
+        )
+    }
   }
-})
+  tracedCaches.add(result)
+  return result
+}
 
 /** Replaces the provided MemoryCache with a traced one. */
 export const layer: Layer.Layer<MemoryCache, never, MemoryCache> = Layer.effect(MemoryCache, Effect.map(MemoryCache, make))

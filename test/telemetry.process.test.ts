@@ -1,0 +1,53 @@
+/**
+ * The server process (`npm start`'s entry point) pointed at an OTLP/HTTP receiver
+ * on loopback by the standard variables alone: its searches arrive as spans, under
+ * the request's span, and its search histogram arrives as a metric; GET /metrics
+ * serves the same histogram as Prometheus text, and GET /v1/stats counts the searches.
+ *
+ * This is the acceptance test of the wiring in src/main.ts (Telemetry.layerConfig),
+ * src/memory/Memory.ts (SearchStats.observe) and the observability endpoints: it runs
+ * once src/main.ts uses otel/Telemetry.ts.
+ */
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeOtlpReceiver } from "./support/OtlpReceiver.ts"
+import { request, startServer } from "./support/process.ts"
+
+const wired = readFileSync(new URL("../src/main.ts", import.meta.url), "utf8").includes("otel/Telemetry")
+
+describe.skipIf(!wired)("telemetry of the server process", () => {
+  it.scoped("exports spans and metrics to OTEL_EXPORTER_OTLP_ENDPOINT, and serves /metrics and /v1/stats", () =>
+    Effect.gen(function*() {
+      const receiver = yield* makeOtlpReceiver
+      const server = yield* startServer({
+        MEMORY_STORE: "memory",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_SERVICE_NAME: "agent-memory-process",
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_METRIC_EXPORT_INTERVAL: "300"
+      })
+      yield* request(`${server.url}/v1/memories`, { body: { content: "The cat sat on the mat", namespace: "otel" } })
+      for (let i = 0; i < 3; i++) {
+        const found = yield* request(`${server.url}/v1/search`, { body: { query: "where did the cat sit", namespace: "otel" } })
+        expect(found.status).toBe(200)
+      }
+
+      const spans = yield* receiver.waitForSpans((s) => s.name === "Memory.search", "15 seconds", 3)
+      for (const span of spans) {
+        expect(span.resource["service.name"]).toBe("agent-memory-process")
+        expect(span.attributes).toMatchObject({ "memory.namespace": "otel", "memory.mode": "vector", "memory.store": "memory" })
+        const parent = receiver.spans().find((s) => s.spanId === span.parentSpanId)
+        expect(parent?.kind).toBe("server")
+      }
+      const histogram = yield* receiver.waitForMetric("agent_memory_search_duration_seconds", "15 seconds", (m) =>
+        m.dataPoints.reduce((n, p) => n + (p.count ?? 0), 0) >= 3)
+      expect(histogram.resource["service.name"]).toBe("agent-memory-process")
+
+      const metrics = yield* Effect.promise(() => fetch(`${server.url}/metrics`).then(async (r) => ({ type: r.headers.get("content-type"), text: await r.text() })))
+      expect(metrics.type).toMatch(/^text\/plain/)
+      expect(metrics.text).toMatch(/^agent_memory_search_duration_seconds_count\{mode="vector",cache="hit"\} 2$/m)
+      const stats = yield* request(`${server.url}/v1/stats`)
+      expect(stats.body).toMatchObject({ searches: 3, cacheHitRate: 0.6667, errors: 0 })
+    }), 120_000)
+})
