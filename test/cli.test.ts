@@ -29,7 +29,7 @@ describe("agent-memory CLI", () => {
       const ingest = yield* run(["ingest", "./docs", "--namespace", "cli"], env, dir)
       expect(ingest.stdout).toContain("ingested 3 sources")
       expect(ingest.stdout).toContain("4 stored, 0 duplicates, 1 failed (2 document chunks)")
-      expect(ingest.stderr).toContain("docs/notes.ndjson item 1: InvalidInput")
+      expect(ingest.stderr).toContain("docs/notes.ndjson item 1: InvalidInput: docs/notes.ndjson: item 1 is not JSON")
       expect(ingest.code).toBe(1)
       const search = yield* run(["search", "what causes tides", "--k", "2", "--namespace", "cli", "--json"], env, dir)
       expect(search.code).toBe(0)

@@ -45,7 +45,7 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
       expect(result.status).toBe(200)
       expect(result.body).toMatchObject({ stored: 3, duplicates: 0, failedCount: 2 })
       expect(result.body.failed.map((f: any) => f.index)).toEqual([1, 3])
-      expect(result.body.failed[0].message).toContain("not JSON")
+      expect(result.body.failed[0].message).toContain("item 1 is not JSON")
       const here = yield* post("/v1/search", { namespace, query: "line", k: 10 })
       expect(here.body.hits.map((h: any) => h.content).sort()).toEqual(["line two", "line zero"])
       const there = yield* post("/v1/search", { namespace: "elsewhere", query: "line four" })

@@ -12,7 +12,7 @@ import { SearchMode, SearchRequest } from "../domain/Search.ts"
 import { DocumentRequest } from "../domain/Document.ts"
 import * as Server from "../http/Server.ts"
 import { Memory } from "../memory/Memory.ts"
-import { listSources, ndjsonItems, readText } from "./ingestSources.ts"
+import { fileItems, listSources, readText } from "./ingestSources.ts"
 import { makeProgress } from "./Progress.ts"
 
 const namespace = Options.text("namespace").pipe(Options.withAlias("n"), Options.optional, Options.withDescription("namespace (default: default)"))
@@ -43,7 +43,7 @@ const ingest = Command.make(
       const progress = makeProgress("ingesting", sources.length)
       for (const source of sources) {
         if (source._tag === "ndjson") {
-          const result = yield* memory.storeMany(ndjsonItems(source.path), { namespace: ns, kind })
+          const result = yield* memory.storeMany(fileItems(source.path), { namespace: ns, kind })
           totals.stored += result.stored
           totals.duplicates += result.duplicates
           totals.failed += result.failedCount

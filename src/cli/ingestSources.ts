@@ -10,6 +10,7 @@ import { basename, extname, join, relative } from "node:path"
 import { Effect, Stream } from "effect"
 import { InvalidInput } from "../domain/errors.ts"
 import type { IngestItem } from "../memory/Ingest.ts"
+import { ndjsonItems } from "../memory/ndjson.ts"
 
 export const TEXT_EXTENSIONS = new Set([".md", ".markdown", ".txt", ".rst", ".adoc", ".org", ".html", ".htm", ".csv", ".json", ".yaml", ".yml"])
 export const NDJSON_EXTENSIONS = new Set([".ndjson", ".jsonl"])
@@ -38,22 +39,17 @@ export const listSources = (paths: ReadonlyArray<string>) =>
   })
 
 /** NDJSON lines as ingest items, read as they come. */
-export const ndjsonItems = (path: string): Stream.Stream<IngestItem, InvalidInput> =>
-  Stream.fromAsyncIterable(
-    path === "-" ? process.stdin : createReadStream(path),
-    (e) => new InvalidInput({ message: `cannot read ${path}: ${(e as Error).message}` })
-  ).pipe(
-    Stream.map((chunk) => (typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8"))),
-    Stream.splitLines,
-    Stream.filter((line) => line.trim().length > 0),
-    Stream.zipWithIndex,
-    Stream.map(([line, index]): IngestItem => {
-      try {
-        return { index, value: JSON.parse(line) as unknown }
-      } catch (e) {
-        return { index, error: new InvalidInput({ message: `${path}: line ${index + 1} is not JSON: ${(e as Error).message}` }) }
-      }
-    })
+export const fileItems = (path: string): Stream.Stream<IngestItem, InvalidInput> =>
+  ndjsonItems(
+    Stream.fromAsyncIterable(
+      path === "-" ? process.stdin : createReadStream(path),
+      (e) => new InvalidInput({ message: `cannot read ${path}: ${(e as Error).message}` })
+    ).pipe(
+      // Bytes decoded as a stream, so a character split between two reads stays whole.
+      Stream.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer))),
+      Stream.decodeText()
+    ),
+    `${path}: item`
   )
 
 export const readText = (path: string) =>

@@ -9,26 +9,14 @@ import { BatchRequest } from "../domain/Batch.ts"
 import { InvalidInput } from "../domain/errors.ts"
 import type { IngestDefaults, IngestItem } from "../memory/Ingest.ts"
 import { describeParseError } from "../memory/Ingest.ts"
+import { ndjsonItems } from "../memory/ndjson.ts"
 
 const NDJSON = /^(application\/(x-)?ndjson|application\/jsonl|application\/x-jsonlines|text\/plain)\b/i
 
 const unreadable = (cause: { readonly message?: string }) => new InvalidInput({ message: `the request body could not be read: ${cause.message ?? "unknown error"}` })
 
-const ndjsonItems = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<IngestItem, InvalidInput> =>
-  request.stream.pipe(
-    Stream.mapError(unreadable),
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.filter((line) => line.trim().length > 0),
-    Stream.zipWithIndex,
-    Stream.map(([line, index]): IngestItem => {
-      try {
-        return { index, value: JSON.parse(line) as unknown }
-      } catch (e) {
-        return { index, error: new InvalidInput({ message: `item ${index} is not JSON: ${(e as Error).message}` }) }
-      }
-    })
-  )
+const requestItems = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<IngestItem, InvalidInput> =>
+  ndjsonItems(request.stream.pipe(Stream.mapError(unreadable), Stream.decodeText()))
 
 const decodeBatch = Schema.decodeUnknownEither(BatchRequest)
 
@@ -36,7 +24,7 @@ const decodeBatch = Schema.decodeUnknownEither(BatchRequest)
 export const batchItems = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function*() {
     if (NDJSON.test(request.headers["content-type"] ?? "")) {
-      return { items: ndjsonItems(request), defaults: {} as IngestDefaults }
+      return { items: requestItems(request), defaults: {} as IngestDefaults }
     }
     const json = yield* request.json.pipe(
       Effect.mapError(() => new InvalidInput({ message: "the body is neither JSON {\"items\": […]} nor NDJSON (send Content-Type: application/x-ndjson)" }))
