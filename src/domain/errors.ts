@@ -79,3 +79,19 @@ export class KeyNotFound extends Schema.TaggedError<KeyNotFound>()(
     return new KeyNotFound({ key, namespace, message: `nothing remembered as ${JSON.stringify(key)} in namespace ${JSON.stringify(namespace)}` })
   }
 }
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401 })
+) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  { message: Schema.String, namespace: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {
+  static of(namespace: string) {
+    return new Forbidden({ namespace, message: `this API key may not use namespace ${JSON.stringify(namespace)}` })
+  }
+}

@@ -12,6 +12,7 @@ import {
   DimensionMismatch,
   DuplicateContent,
   EmbeddingFailed,
+  Forbidden,
   IdConflict,
   InvalidInput,
   KeyNotFound,
@@ -31,6 +32,7 @@ import {
   UpdateMemoryRequest
 } from "../domain/Memory.ts"
 import { SearchRequest, SearchResponse } from "../domain/Search.ts"
+import { Authorization } from "./Auth.ts"
 import { AddMessageRequest, History, Message } from "../domain/Session.ts"
 
 const IdPath = Schema.Struct({ id: Schema.String })
@@ -103,6 +105,8 @@ export class MemoriesApi extends HttpApiGroup.make("memories")
   .addError(StoreUnavailable)
   .addError(EmbeddingFailed)
   .addError(DimensionMismatch)
+  .addError(Forbidden)
+  .middleware(Authorization)
 {}
 
 export class SearchApi extends HttpApiGroup.make("search")
@@ -121,6 +125,8 @@ export class SearchApi extends HttpApiGroup.make("search")
   .addError(StoreUnavailable)
   .addError(EmbeddingFailed)
   .addError(DimensionMismatch)
+  .addError(Forbidden)
+  .middleware(Authorization)
 {}
 
 export class DocumentsApi extends HttpApiGroup.make("documents")
@@ -134,6 +140,8 @@ export class DocumentsApi extends HttpApiGroup.make("documents")
   .addError(StoreUnavailable)
   .addError(EmbeddingFailed)
   .addError(DimensionMismatch)
+  .addError(Forbidden)
+  .middleware(Authorization)
 {}
 
 const KeyPath = Schema.Struct({ key: KvKey })
@@ -163,6 +171,8 @@ export class KeyValueApi extends HttpApiGroup.make("kv")
       .annotate(OpenApi.Summary, "Forget a key")
   )
   .addError(StoreUnavailable)
+  .addError(Forbidden)
+  .middleware(Authorization)
 {}
 
 const SessionPath = Schema.Struct({ id: SessionId })
@@ -198,6 +208,8 @@ export class SessionsApi extends HttpApiGroup.make("sessions")
   .addError(StoreUnavailable)
   .addError(EmbeddingFailed)
   .addError(DimensionMismatch)
+  .addError(Forbidden)
+  .middleware(Authorization)
 {}
 
 export const Health = Schema.Struct({ status: Schema.Literal("ok") })

@@ -7,7 +7,7 @@
  */
 import { Effect, Either, ParseResult, Schema, Stream } from "effect"
 import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
-import { InvalidInput } from "../domain/errors.ts"
+import { Forbidden, InvalidInput } from "../domain/errors.ts"
 import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
 import type { EmbedderService } from "../ports/Embedder.ts"
 import type { MemoryCacheService } from "../ports/MemoryCache.ts"
@@ -23,6 +23,8 @@ export type IngestItem =
 export interface IngestDefaults {
   readonly namespace?: string | undefined
   readonly kind?: MemoryKind | undefined
+  /** Which namespaces the caller may write; an item for another one fails with Forbidden. */
+  readonly allow?: ((namespace: string) => boolean) | undefined
 }
 
 type Outcome =
@@ -95,8 +97,13 @@ export const makeIngest = (deps: {
             continue
           }
           const decoded = decode(item.value)
-          if (Either.isRight(decoded)) valid.push({ index: item.index, request: decoded.right })
-          else invalid.push({ index: item.index, _tag: "failed", error: new InvalidInput({ message: describeParseError(decoded.left) }) })
+          if (Either.isLeft(decoded)) {
+            invalid.push({ index: item.index, _tag: "failed", error: new InvalidInput({ message: describeParseError(decoded.left) }) })
+            continue
+          }
+          const namespace = decoded.right.namespace ?? defaults.namespace ?? DEFAULT_NAMESPACE
+          if (defaults.allow && !defaults.allow(namespace)) invalid.push({ index: item.index, _tag: "failed", error: Forbidden.of(namespace) })
+          else valid.push({ index: item.index, request: decoded.right })
         }
         return Effect.map(storeBatch(valid, defaults), (stored) => [...invalid, ...stored])
       }, { concurrency: settings.batchConcurrency }),

@@ -59,12 +59,16 @@ export const startServer = (env: Record<string, string>) =>
 
 /** Runs the server expecting it to fail at start; answers its exit code and output. */
 export const failedStart = (env: Record<string, string>) =>
-  Effect.async<{ readonly code: number | null; readonly stderr: string }>((resume) => {
-    const child = spawn(tsx, [main], { env: { ...process.env, PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    child.on("exit", (code) => resume(Effect.succeed({ code, stderr })))
-  })
+  Effect.flatMap(freePort, (port) =>
+    Effect.async<{ readonly code: number | null; readonly stderr: string }>((resume) => {
+      const child = spawn(tsx, [main], { env: { ...process.env, PORT: String(port), ...env }, stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (d) => (stderr += d))
+      child.on("exit", (code) => resume(Effect.succeed({ code, stderr })))
+      // A start that does not fail is stopped, so the test sees it (exit by signal, code null).
+      const timer = setTimeout(() => child.kill("SIGTERM"), 30_000)
+      child.on("exit", () => clearTimeout(timer))
+    }))
 
 export const request = (url: string, init?: { method?: string; body?: unknown }) =>
   Effect.promise(async () => {
