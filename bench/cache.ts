@@ -1,75 +1,177 @@
 /**
- * Cache benchmark: what a search costs when it hits the search cache against
- * when it misses (embedding + vector search in the embedded pglite store).
- *
- *   npm run bench -- cache [--records 2000] [--queries 300]
+ * Caches: what a search costs when the search cache answers it against when it
+ * misses (embedding + vector search), in process and with the shared Redis L2;
+ * and how many embedding requests the caches save on a skewed query stream
+ * and on re-ingesting texts already embedded.
  */
-import { Effect } from "effect"
-import * as AgentMemory from "../layers/app.ts"
+import { Effect, Stream } from "effect"
 import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
-import * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
-import { StoreMemoryRequest } from "../src/domain/Memory.ts"
 import { SearchRequest } from "../src/domain/Search.ts"
-import { Memory } from "../src/memory/Memory.ts"
-import { MemoryCache } from "../src/ports/MemoryCache.ts"
-import { formatMs, summarise, table } from "./stats.ts"
+import type { Memory } from "../src/memory/Memory.ts"
+import type { BenchContext } from "./context.ts"
+import { searchSchema } from "./ingest.ts"
+import * as PrecomputedEmbedder from "./PrecomputedEmbedder.ts"
+import { Random } from "./random.ts"
+import * as Stack from "./stack.ts"
+import { summarise, type Summary } from "./stats.ts"
 
-const WORDS = ("river mountain harbour engine garden violin planet winter coffee library market signal " +
-  "forest castle rocket island kitchen theatre bridge desert pepper cotton silver thunder").split(" ")
-
-const sentence = (i: number) =>
-  Array.from({ length: 8 }, (_, j) => WORDS[(i * 7 + j * 13 + ((i * j) % 5)) % WORDS.length]).join(" ") + ` #${i}`
-
-export interface CacheBenchResult {
-  readonly records: number
-  readonly miss: ReturnType<typeof summarise>
-  readonly hit: ReturnType<typeof summarise>
+export interface CacheResult {
+  readonly queries: number
+  /** First search of each query: embed (precomputed) + HNSW search at the default ef_search. */
+  readonly miss: Summary
+  /** The same with the local hashing embedder instead of precomputed vectors (embedding work included). */
+  readonly missLocalEmbedder: Summary
+  /** The same queries again: answered by the in-process cache. */
+  readonly hit: Summary
+  /** mean miss / mean hit. */
   readonly ratio: number
+  readonly ratioP50: number
+  /** With Redis: a hit in another instance's L1 (it reads the namespace generation from Redis). */
+  readonly hitWithRedis: Summary | undefined
+  /** With Redis: an instance whose L1 is cold, answered from Redis. */
+  readonly l2Hit: Summary | undefined
+  readonly skewed: {
+    readonly searches: number
+    readonly distinct: number
+    /** Embedding requests the embedder saw, search cache on. */
+    readonly embeddingRequests: number
+    /** Searches the store answered, search cache on. */
+    readonly storeSearches: number
+    /** Embedding requests with the search cache off and the embedding cache on (each distinct text embedded once). */
+    readonly embeddingRequestsEmbeddingCacheOnly: number
+  }
+  readonly reingest: { readonly texts: number; readonly embedded: number }
 }
 
-export const cacheBench = (options: { readonly records: number; readonly queries: number }) =>
+const DEFAULT_CACHES = { searches: 10_000, embeddings: 10_000, records: 10_000 }
+
+const timed = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.map(Effect.all([Effect.sync(() => performance.now()), effect]), ([t, a]) => ({ a, ms: performance.now() - t }))
+
+/** Times each query once; fails the run if `cached` is not what the measurement expects. */
+const pass = (memory: Memory, ctx: BenchContext, queries: ReadonlyArray<number>, expectCached: boolean) =>
   Effect.gen(function*() {
-    const memory = yield* Memory
-    yield* Effect.forEach(Array.from({ length: options.records }, (_, i) => i), (i) =>
-      memory.store(new StoreMemoryRequest({ content: sentence(i) })), { concurrency: 8, discard: true })
-    const queries = Array.from({ length: options.queries }, (_, i) => new SearchRequest({ query: `${sentence(i * 3 + 1)} q`, k: 10 }))
-    const time = (request: SearchRequest) =>
-      Effect.gen(function*() {
-        const started = performance.now()
-        const response = yield* memory.search(request)
-        return { ms: performance.now() - started, cached: response.cached }
-      })
-    // Warm the JIT and pglite's buffers on queries we do not measure.
-    for (let i = 0; i < 50; i++) yield* time(new SearchRequest({ query: `warm up ${i}`, k: 10 }))
-    const misses: Array<number> = []
+    const samples: Array<number> = []
     for (const q of queries) {
-      const { cached, ms } = yield* time(q)
-      if (cached) return yield* Effect.die(new Error("a first search was a cache hit"))
-      misses.push(ms)
+      const { a, ms } = yield* timed(memory.search(new SearchRequest({ query: ctx.data.queryTexts[q]!, namespace: Stack.NAMESPACE, k: ctx.options.k })))
+      if (a.cached !== expectCached) return yield* Effect.dieMessage(`query ${q}: expected cached=${expectCached}`)
+      samples.push(ms)
     }
-    const hits: Array<number> = []
-    for (let round = 0; round < 10; round++) {
-      for (const q of queries) {
-        const { cached, ms } = yield* time(q)
-        if (!cached) return yield* Effect.die(new Error("a repeated search missed the cache"))
-        hits.push(ms)
+    return samples
+  })
+
+/** A Zipf(1) stream over `distinct` queries: a few are asked often, most rarely, as a chat's searches are. */
+const skewedStream = (count: number, distinct: number, seed: number) => {
+  const weights = Array.from({ length: distinct }, (_, i) => 1 / (i + 1))
+  const total = weights.reduce((s, w) => s + w, 0)
+  const random = new Random(seed)
+  return Array.from({ length: count }, () => {
+    let u = random.next() * total
+    for (let i = 0; i < distinct; i++) if ((u -= weights[i]!) <= 0) return i
+    return distinct - 1
+  })
+}
+
+export const cacheScenario = (ctx: BenchContext, url: string) =>
+  Effect.gen(function*() {
+    const { data, log, options } = ctx
+    const schema = searchSchema(ctx)
+    const index = Stack.hnsw(options.defaultEf)
+    const queries = Array.from({ length: data.queries }, (_, q) => q)
+    const stack = (extra: Partial<Stack.StackOptions> = {}, counts?: PrecomputedEmbedder.EmbedderCounts) =>
+      Stack.start({ url, schema, index, embedder: PrecomputedEmbedder.layer(ctx.vectors, data.dims, counts), caches: DEFAULT_CACHES, ...extra })
+
+    log(`caches: ${data.queries} queries, ef_search ${options.defaultEf}${options.redisUrl ? ", Redis L2 at " + options.redisUrl.replace(/\/\/[^@]*@/, "//") : ", no Redis (set REDIS_URL for the L2 figures)"}`)
+    // Miss then hit, in one process-local stack.
+    const { hits, misses } = yield* Effect.scoped(Effect.gen(function*() {
+      const { memory } = yield* stack()
+      yield* pass(memory, ctx, queries.slice(0, Math.min(50, queries.length)), false) // warm-up (these become hits below)
+      const misses = yield* pass(memory, ctx, queries.slice(Math.min(50, queries.length)), false)
+      const hits: Array<number> = []
+      for (let round = 0; round < 10; round++) hits.push(...yield* pass(memory, ctx, queries, true))
+      return { hits, misses }
+    }))
+    const missLocal = yield* Effect.scoped(Effect.gen(function*() {
+      const { memory } = yield* Stack.start({ url, schema, index, embedder: HashingEmbedder.layer({ dimensions: data.dims }) })
+      yield* pass(memory, ctx, queries.slice(0, Math.min(50, queries.length)), false)
+      return yield* pass(memory, ctx, queries, false)
+    }))
+
+    // With Redis: instance A fills L1 and L2; B (cold L1) is answered from L2, then from its own L1.
+    let hitWithRedis: Summary | undefined
+    let l2Hit: Summary | undefined
+    if (options.redisUrl) {
+      // A key prefix of this run's own: nothing cached by an earlier run can answer.
+      const redis = { redisUrl: options.redisUrl, redisPrefix: `bench:${schema}:${Date.now()}:` }
+      const measured = yield* Effect.scoped(Effect.gen(function*() {
+        const a = yield* stack(redis)
+        yield* pass(a.memory, ctx, queries, false)
+        const b = yield* stack(redis)
+        const fromL2 = yield* pass(b.memory, ctx, queries, true)
+        const fromL1: Array<number> = []
+        for (let round = 0; round < 3; round++) fromL1.push(...yield* pass(b.memory, ctx, queries, true))
+        return { fromL1, fromL2 }
+      }))
+      hitWithRedis = summarise(measured.fromL1)
+      l2Hit = summarise(measured.fromL2)
+    }
+
+    // A skewed stream: how many embedding requests and store searches reach past the caches.
+    const distinct = Math.min(data.queries, 200)
+    const stream = skewedStream(Math.max(1000, distinct * 10), distinct, options.seed)
+    const withCaches = { requests: 0, texts: 0 }
+    const storeSearches = yield* Effect.scoped(Effect.gen(function*() {
+      const { memory } = yield* stack({}, withCaches)
+      let computed = 0
+      for (const q of stream) {
+        const r = yield* memory.search(new SearchRequest({ query: data.queryTexts[q]!, namespace: Stack.NAMESPACE, k: options.k }))
+        if (!r.cached) computed++
       }
-    }
+      return computed
+    }))
+    const embeddingOnly = { requests: 0, texts: 0 }
+    yield* Effect.scoped(Effect.gen(function*() {
+      const { memory } = yield* stack({ caches: { ...DEFAULT_CACHES, searches: 0 } }, embeddingOnly)
+      for (const q of stream) yield* memory.search(new SearchRequest({ query: data.queryTexts[q]!, namespace: Stack.NAMESPACE, k: options.k }))
+    }))
+
+    // Re-ingesting texts the embedding cache has seen (into another namespace): no embedding requests.
+    const reingestCount = Math.min(1000, data.rows)
+    const reingest = { requests: 0, texts: 0 }
+    yield* Effect.scoped(Effect.gen(function*() {
+      const { memory } = yield* stack({}, reingest)
+      const items = (namespace: string) =>
+        Stream.range(0, reingestCount - 1).pipe(Stream.map((row) => ({ index: row, value: { content: data.texts[row]!, namespace } })))
+      yield* memory.storeMany(items("bench-cache-a"))
+      reingest.texts = 0
+      yield* memory.storeMany(items("bench-cache-b"))
+      yield* memory.deleteWhere({ namespace: "bench-cache-a" })
+      yield* memory.deleteWhere({ namespace: "bench-cache-b" })
+    }))
+
     const miss = summarise(misses)
     const hit = summarise(hits)
-    const stats = yield* Effect.flatMap(MemoryCache, (c) => c.stats)
-    const result: CacheBenchResult = { records: options.records, miss, hit, ratio: miss.meanMs / hit.meanMs }
-    yield* Effect.log(`search cache: ${stats.searches.hits} hits, ${stats.searches.misses} misses`)
-    console.log(`\nSearch cost against pglite (${options.records} records, local embedder, k=10)\n`)
-    console.log(table(["search", "count", "mean", "p50", "p95", "p99"], [
-      ["cache miss", String(miss.count), formatMs(miss.meanMs), formatMs(miss.p50Ms), formatMs(miss.p95Ms), formatMs(miss.p99Ms)],
-      ["cache hit", String(hit.count), formatMs(hit.meanMs), formatMs(hit.p50Ms), formatMs(hit.p95Ms), formatMs(hit.p99Ms)]
-    ]))
-    console.log(`\nA cache hit costs ${result.ratio.toFixed(0)}× less than a miss (mean).`)
+    const result: CacheResult = {
+      queries: data.queries,
+      miss,
+      missLocalEmbedder: summarise(missLocal),
+      hit,
+      ratio: miss.meanMs / hit.meanMs,
+      ratioP50: miss.p50Ms / hit.p50Ms,
+      hitWithRedis,
+      l2Hit,
+      skewed: {
+        searches: stream.length,
+        distinct: new Set(stream).size,
+        embeddingRequests: withCaches.requests,
+        storeSearches,
+        embeddingRequestsEmbeddingCacheOnly: embeddingOnly.requests
+      },
+      reingest: { texts: reingestCount, embedded: reingest.texts }
+    }
+    const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`
+    log(`  miss ${miss.meanMs.toFixed(2)} ms mean (${miss.p50Ms.toFixed(2)} p50); local embedder ${result.missLocalEmbedder.meanMs.toFixed(2)} ms; hit ${us(hit.meanMs)} mean (${us(hit.p50Ms)} p50): ${result.ratio.toFixed(0)}× cheaper`)
+    if (hitWithRedis && l2Hit) log(`  with Redis: L1 hit ${us(hitWithRedis.meanMs)}, L2 hit ${us(l2Hit.meanMs)}`)
+    log(`  skewed stream: ${stream.length} searches over ${result.skewed.distinct} queries → ${withCaches.requests} embedding requests, ${storeSearches} store searches; re-ingest of ${reingestCount} texts → ${reingest.texts} embedded`)
     return result
-  }).pipe(
-    Effect.provide(AgentMemory.layer({
-      embedder: HashingEmbedder.layer(),
-      store: ({ dimensions }) => PgliteStore.layer({ dataDir: "memory://", dimensions })
-    }))
-  )
+  })

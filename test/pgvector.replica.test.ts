@@ -20,7 +20,7 @@ import { replicaAvailable, streamingReplica, waitForReplication } from "./suppor
 const primaryUrl = () => Redacted.make(process.env.DATABASE_URL ?? "")
 
 /** seq_scan + idx_scan of our memories table on one server. */
-const scans = (url: Redacted.Redacted, schema: string) =>
+const readScans = (url: Redacted.Redacted, schema: string) =>
   Effect.map(
     query<{ scans: number }>(
       url,
@@ -30,6 +30,24 @@ const scans = (url: Redacted.Redacted, schema: string) =>
     ),
     (rows) => rows[0]?.scans ?? 0
   )
+
+/**
+ * The scans, once the store's sessions have ended on that server and flushed
+ * their statistics (a backend flushes as it exits, a moment after its client
+ * hung up): at most `open` agent-memory sessions left, and two reads 50 ms apart agree.
+ */
+const scans = (url: Redacted.Redacted, schema: string, open = 0) =>
+  Effect.gen(function*() {
+    const sessions = yield* query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'agent-memory' AND datname = current_database()"
+    )
+    const first = yield* readScans(url, schema)
+    yield* Effect.sleep("50 millis")
+    const second = yield* readScans(url, schema)
+    if ((sessions[0]?.n ?? 0) > open || first !== second) return yield* Effect.fail("not settled")
+    return second
+  }).pipe(Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 100 }), Effect.orDie)
 
 const makeStore = (schema: string, replicaUrl: string, retryAfter: Duration.DurationInput = "5 seconds") =>
   PgvectorStore.make({
@@ -62,8 +80,8 @@ describe.skipIf(!replicaAvailable)("pgvector read replicas", () => {
       const searches = 12
       const primaryBefore = yield* Effect.gen(function*() {
         const store = yield* makeStore(schema, replica.url)
-        // Start-up's own sessions (migrations) are closed by now: this is the primary's count before any search.
-        const before = yield* scans(primaryUrl(), schema)
+        // Start-up's own sessions (migrations) have ended; the serving pool's one connection has run no search yet.
+        const before = yield* scans(primaryUrl(), schema, 1)
         for (let i = 0; i < searches; i++) {
           const hits = yield* store.search({ namespace, embedding: unit(i % 4), k: 2, minScore: 0 })
           expect(hits[0]?.record.content).toBe(`record ${i % 4}`)

@@ -22,9 +22,29 @@ export const searchDuration = Metric.histogram(
 
 export type CacheOutcome = "hit" | "miss" | "error"
 
+/**
+ * A metric's tagged variants, made once each: tagging allocates a new metric
+ * key, which the hot path need not do on every update. Tag values must come
+ * from a small set (modes, outcomes, models, error tags).
+ */
+const taggedOnce = <T, I, O>(metric: Metric.Metric<T, I, O>, ...keys: ReadonlyArray<string>) => {
+  const made = new Map<string, Metric.Metric<T, I, O>>()
+  return (...values: ReadonlyArray<string>): Metric.Metric<T, I, O> => {
+    const id = values.join("\u0000")
+    let tagged = made.get(id)
+    if (tagged === undefined) {
+      tagged = keys.reduce((m, key, i) => Metric.tagged(m, key, values[i] ?? ""), metric)
+      made.set(id, tagged)
+    }
+    return tagged
+  }
+}
+
+const searchDurationBy = taggedOnce(searchDuration, "mode", "cache")
+
 /** Records one search's latency in the histogram. */
 export const recordSearch = (mode: string, cache: CacheOutcome, seconds: number) =>
-  Metric.update(Metric.tagged(Metric.tagged(searchDuration, "mode", mode), "cache", cache), seconds)
+  Metric.update(searchDurationBy(mode, cache), seconds)
 
 // --- errors -------------------------------------------------------------------------------------------
 
@@ -37,9 +57,10 @@ export const errors = Metric.counter("agent_memory_errors_total", {
 export const errorTag = (error: unknown): string =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : "Unknown"
 
+const errorsBy = taggedOnce(errors, "operation", "tag")
+
 /** Counts one failure of `operation` under the error's `_tag`. */
-export const recordError = (operation: string, error: unknown) =>
-  Metric.increment(Metric.tagged(Metric.tagged(errors, "operation", operation), "tag", errorTag(error)))
+export const recordError = (operation: string, error: unknown) => Metric.increment(errorsBy(operation, errorTag(error)))
 
 /** Counts every failure of the effect under its `_tag`, and lets it through. */
 export const countErrors = (operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -116,14 +137,19 @@ export const embeddingDuration = Metric.histogram(
   "Latency of calls to the embedding provider, by model"
 )
 
+const embeddingRequestsBy = taggedOnce(embeddingRequests, "model")
+const embeddingInputsBy = taggedOnce(embeddingInputs, "model")
+const embeddingFailuresBy = taggedOnce(embeddingFailures, "model")
+const embeddingDurationBy = taggedOnce(embeddingDuration, "model")
+
 /** Meters one call to the embedding provider with `inputs` texts. */
 export const trackEmbedding = (model: string, inputs: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
-    yield* Metric.increment(Metric.tagged(embeddingRequests, "model", model))
-    yield* Metric.incrementBy(Metric.tagged(embeddingInputs, "model", model), inputs)
+    yield* Metric.increment(embeddingRequestsBy(model))
+    yield* Metric.incrementBy(embeddingInputsBy(model), inputs)
     return yield* self.pipe(
-      Metric.trackDurationWith(Metric.tagged(embeddingDuration, "model", model), Duration.toSeconds),
-      Effect.tapError(() => Metric.increment(Metric.tagged(embeddingFailures, "model", model)))
+      Metric.trackDurationWith(embeddingDurationBy(model), Duration.toSeconds),
+      Effect.tapError(() => Metric.increment(embeddingFailuresBy(model)))
     )
   })
 
