@@ -9,6 +9,13 @@ import { Memory } from "../src/memory/Memory.ts"
 import { Embedder } from "../src/ports/Embedder.ts"
 import type { MemoryCache } from "../src/ports/MemoryCache.ts"
 import * as MemorySettings from "../src/memory/MemorySettings.ts"
+import * as Monitor from "../src/monitor/Monitor.ts"
+import * as Readings from "../src/monitor/Readings.ts"
+import * as MeteredEmbedder from "../src/observability/MeteredEmbedder.ts"
+import * as MetricsPoller from "../src/observability/MetricsPoller.ts"
+import { PoolRegistry } from "../src/observability/PoolRegistry.ts"
+import { SearchStats } from "../src/observability/SearchStats.ts"
+import * as TracedCache from "../src/observability/TracedCache.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
 import type { Plugin, ProviderStartError, StoreContext } from "../src/plugins/Plugin.ts"
 import { loadPlugin, makeRegistry, type PluginLoadError } from "../src/plugins/PluginRegistry.ts"
@@ -33,22 +40,50 @@ export const providerConfig: Config.Config<ProviderChoice> = Config.all({
   )
 })
 
+/** What the memory stack provides. */
+export type Services =
+  | Memory
+  | MemoryStore
+  | Embedder
+  | MemoryCache
+  | SearchStats
+  | PoolRegistry
+  | Monitor.Monitor
+  | MetricsPoller.MetricsPoller
+
 /**
  * The memory stack from explicit provider layers: Memory over the store, the
- * cache (in process by default) and the embedder behind the embedding cache.
- * The store learns the vector width from the embedder.
+ * cache (in process by default) and the embedder behind the embedding cache,
+ * with the search statistics, the heap monitor and the metrics poller beside
+ * it. The store learns the vector width from the embedder.
  */
-export const layer = <E1, E2, E3 = never, E4 = never>(options: {
+export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never>(options: {
   readonly embedder: Layer.Layer<Embedder, E1>
   readonly store: (context: StoreContext) => Layer.Layer<MemoryStore, E2>
   readonly cache?: Layer.Layer<MemoryCache, E3> | undefined
   readonly settings?: Layer.Layer<MemorySettings.MemorySettings, E4> | undefined
-}): Layer.Layer<Memory | MemoryStore | Embedder | MemoryCache, E1 | E2 | E3 | E4> => {
-  const cache = options.cache ?? (TieredCache.layer() as Layer.Layer<MemoryCache, E3>)
+  readonly monitor?: Layer.Layer<Monitor.Monitor, E5, MemoryCache> | undefined
+  readonly metricsPoller?: Layer.Layer<MetricsPoller.MetricsPoller, E6, MemoryCache> | undefined
+}): Layer.Layer<Services, E1 | E2 | E3 | E4 | E5 | E6> => {
+  const cache = TracedCache.layer.pipe(Layer.provide(options.cache ?? (TieredCache.layer() as Layer.Layer<MemoryCache, E3>)))
   const settings = options.settings ?? (MemorySettings.layer() as Layer.Layer<MemorySettings.MemorySettings, E4>)
+  const monitor = options.monitor ??
+    (Monitor.layer(Monitor.defaults()).pipe(Layer.provide(Readings.layer)) as Layer.Layer<Monitor.Monitor, E5, MemoryCache>)
+  const poller = options.metricsPoller ?? (MetricsPoller.layer() as Layer.Layer<MetricsPoller.MetricsPoller, E6, MemoryCache>)
   const store = Layer.unwrapEffect(Effect.map(Embedder, (embedder) => options.store({ dimensions: embedder.dimensions })))
-  const embedder = CachedEmbedder.layer.pipe(Layer.provide(options.embedder), Layer.provideMerge(cache))
-  return Memory.Default.pipe(Layer.provide(settings), Layer.provideMerge(store), Layer.provideMerge(embedder))
+  const embedder = CachedEmbedder.layer.pipe(
+    Layer.provide(MeteredEmbedder.layer),
+    Layer.provide(options.embedder),
+    Layer.provideMerge(cache)
+  )
+  return Memory.Default.pipe(
+    Layer.provide(settings),
+    Layer.provideMerge(Layer.mergeAll(SearchStats.Default, monitor, poller)),
+    Layer.provideMerge(store),
+    Layer.provideMerge(embedder),
+    // Stores register their pools here for /v1/stats.
+    Layer.provideMerge(PoolRegistry.Default)
+  )
 }
 
 const unknownProvider = (variable: string, port: string, name: string, known: Iterable<string>) =>
@@ -61,7 +96,7 @@ const unknownProvider = (variable: string, port: string, name: string, known: It
 export const layerConfig = (
   plugins: ReadonlyArray<Plugin> = [],
   settings: Partial<MemorySettings.MemorySettingsShape> = {}
-): Layer.Layer<Memory | MemoryStore | Embedder | MemoryCache, StartupError> =>
+): Layer.Layer<Services, StartupError> =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
       const choice = yield* providerConfig
@@ -75,6 +110,13 @@ export const layerConfig = (
         MemorySettings.MemorySettings,
         Effect.map(MemorySettings.config, (fromEnv) => ({ ...fromEnv, ...settings }))
       )
-      return layer({ embedder: embedder.layer(), store: store.layer, cache: TieredCache.layerConfig(), settings: tuning })
+      return layer({
+        embedder: embedder.layer(),
+        store: store.layer,
+        cache: TieredCache.layerConfig(),
+        settings: tuning,
+        monitor: Monitor.layerConfig().pipe(Layer.provide(Readings.layer)),
+        metricsPoller: MetricsPoller.layerConfig
+      })
     })
   )

@@ -117,7 +117,9 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
       expect(openapi.status).toBe(200)
       expect(Object.keys(openapi.body.paths).sort()).toEqual([
         "/health",
+        "/metrics",
         "/ready",
+        "/v1/alerts",
         "/v1/context",
         "/v1/documents",
         "/v1/kv/{key}",
@@ -126,7 +128,8 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
         "/v1/memories/delete",
         "/v1/memories/{id}",
         "/v1/search",
-        "/v1/sessions/{id}/messages"
+        "/v1/sessions/{id}/messages",
+        "/v1/stats"
       ])
       expect(Object.keys(openapi.body.paths["/v1/memories/{id}"]).sort()).toEqual(["delete", "get", "patch"])
       expect(Object.keys(openapi.body.paths["/v1/kv/{key}"]).sort()).toEqual(["delete", "get", "put"])

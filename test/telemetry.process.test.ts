@@ -5,18 +5,14 @@
  * serves the same histogram as Prometheus text, and GET /v1/stats counts the searches.
  *
  * This is the acceptance test of the wiring in src/main.ts (Telemetry.layerConfig),
- * src/memory/Memory.ts (SearchStats.observe) and the observability endpoints: it runs
- * once src/main.ts uses otel/Telemetry.ts.
+ * src/memory/Memory.ts (SearchStats.observe) and the observability endpoints.
  */
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeOtlpReceiver } from "./support/OtlpReceiver.ts"
 import { request, startServer } from "./support/process.ts"
 
-const wired = readFileSync(new URL("../src/main.ts", import.meta.url), "utf8").includes("otel/Telemetry")
-
-describe.skipIf(!wired)("telemetry of the server process", () => {
+describe("telemetry of the server process", () => {
   it.scoped("exports spans and metrics to OTEL_EXPORTER_OTLP_ENDPOINT, and serves /metrics and /v1/stats", () =>
     Effect.gen(function*() {
       const receiver = yield* makeOtlpReceiver

@@ -32,6 +32,7 @@ import {
   UpdateMemoryRequest
 } from "../domain/Memory.ts"
 import { SearchRequest, SearchResponse } from "../domain/Search.ts"
+import { ObservabilityApi } from "../observability/ObservabilityApi.ts"
 import { Authorization } from "./Auth.ts"
 import { AddMessageRequest, History, Message } from "../domain/Session.ts"
 
@@ -236,6 +237,7 @@ export class Api extends HttpApi.make("agent-memory")
   .add(DocumentsApi)
   .add(KeyValueApi)
   .add(SessionsApi)
+  .add(ObservabilityApi)
   .add(SystemApi)
   .annotate(OpenApi.Title, "agent-memory")
   .annotate(OpenApi.Description, "Memory for AI agents: store records with embeddings, find them again by meaning.")

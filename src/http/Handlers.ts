@@ -5,7 +5,12 @@
  */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import * as Prometheus from "../../otel/Prometheus.ts"
 import { Memory } from "../memory/Memory.ts"
+import * as AlertsResponse from "../monitor/AlertsResponse.ts"
+import { Monitor } from "../monitor/Monitor.ts"
+import { MetricsPoller } from "../observability/MetricsPoller.ts"
+import { SearchStats } from "../observability/SearchStats.ts"
 import { Api } from "./Api.ts"
 import * as Auth from "./Auth.ts"
 import { batchItems } from "./batchBody.ts"
@@ -74,6 +79,17 @@ export const SessionsLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
           Effect.map(memory.clearSession(path.id, ns), (deleted) => ({ deleted }))))
   }))
 
+export const ObservabilityLive = HttpApiBuilder.group(Api, "observability", (handlers) =>
+  Effect.gen(function*() {
+    const stats = yield* SearchStats
+    const monitor = yield* Monitor
+    const poller = yield* MetricsPoller
+    return handlers
+      .handle("stats", () => stats.report)
+      .handleRaw("alerts", ({ request }) => AlertsResponse.respond(monitor, request))
+      .handle("metrics", () => Effect.zipRight(poller.refresh, Prometheus.text))
+  }))
+
 export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
   Effect.gen(function*() {
     const memory = yield* Memory
@@ -89,6 +105,6 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
   }))
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([MemoriesLive, SearchLive, DocumentsLive, KeyValueLive, SessionsLive, SystemLive]),
+  Layer.provide([MemoriesLive, SearchLive, DocumentsLive, KeyValueLive, SessionsLive, ObservabilityLive, SystemLive]),
   Layer.provide(Auth.layer)
 )

@@ -9,6 +9,7 @@ import { Effect, Either, ParseResult, Schema, Stream } from "effect"
 import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
 import { Forbidden, InvalidInput } from "../domain/errors.ts"
 import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
+import * as Metrics from "../observability/Metrics.ts"
 import type { EmbedderService } from "../ports/Embedder.ts"
 import type { MemoryCacheService } from "../ports/MemoryCache.ts"
 import type { InsertOutcome, MemoryStoreService, NewRecord } from "../ports/MemoryStore.ts"
@@ -105,7 +106,16 @@ export const makeIngest = (deps: {
           if (defaults.allow && !defaults.allow(namespace)) invalid.push({ index: item.index, _tag: "failed", error: Forbidden.of(namespace) })
           else valid.push({ index: item.index, request: decoded.right })
         }
-        return Effect.map(storeBatch(valid, defaults), (stored) => [...invalid, ...stored])
+        return storeBatch(valid, defaults).pipe(
+          Effect.map((stored) => [...invalid, ...stored]),
+          Effect.tap((outcomes) =>
+            Metrics.recordIngestBatch({
+              stored: outcomes.filter((o) => o._tag === "stored").length,
+              duplicates: outcomes.filter((o) => o._tag === "duplicate").length,
+              failed: outcomes.filter((o) => o._tag === "failed").length
+            })
+          )
+        )
       }, { concurrency: settings.batchConcurrency }),
       Stream.runFold(
         { stored: 0, duplicates: 0, failed: [] as Array<BatchFailure>, failedCount: 0 },

@@ -25,6 +25,7 @@ import { type AddMessageRequest, History, Message, type MessageRole } from "../d
 import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type RecordSelector, type ScoredRecord } from "../ports/MemoryStore.ts"
+import { SearchStats } from "../observability/SearchStats.ts"
 import { randomUUID } from "node:crypto"
 import { chunkText } from "./Chunker.ts"
 import { contentHash } from "./contentHash.ts"
@@ -89,6 +90,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
     const store = yield* MemoryStore
     const embedder = yield* Embedder
     const cache = yield* MemoryCache
+    const stats = yield* SearchStats
     const settings = Option.getOrElse(yield* Effect.serviceOption(MemorySettings), () => defaultSettings)
     const { ingest } = makeIngest({ store, embedder, cache, settings })
 
@@ -157,7 +159,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       const hits = hit ? value.filter((h) => live(h.expiresAt, now)) : value
       yield* Effect.annotateCurrentSpan({ "memory.cache_hit": hit, "memory.results": hits.length })
       return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
-    })
+    }, (effect, request) => stats.observe(effect, request.mode ?? "vector"))
 
     const get = Effect.fn("Memory.get")(function*(id: string, namespace: string = DEFAULT_NAMESPACE) {
       const { value } = yield* cache.records.getOrCompute(namespace, id, store.get(namespace, id))
