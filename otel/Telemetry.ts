@@ -22,8 +22,8 @@ import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exp
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto"
 import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/exporter-trace-otlp-http"
 import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto"
-import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
+// The SDK's processors and readers, through @opentelemetry/sdk-node (the product's OpenTelemetry SDK).
+import { metrics as sdkMetrics, tracing as sdkTracing } from "@opentelemetry/sdk-node"
 import { Config, ConfigError, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 
 export type OtlpProtocol = "http/protobuf" | "http/json"
@@ -82,7 +82,7 @@ export const layer = (options: TelemetryOptions): Layer.Layer<never> => {
       ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion })
     },
     shutdownTimeout: options.shutdownTimeout ?? Duration.seconds(5),
-    spanProcessor: traces === undefined ? undefined : new BatchSpanProcessor(
+    spanProcessor: traces === undefined ? undefined : new sdkTracing.BatchSpanProcessor(
       traces.protocol === "http/json"
         ? new OTLPTraceExporterJson(exporterOptions(traces))
         : new OTLPTraceExporterProto(exporterOptions(traces)),
@@ -90,7 +90,7 @@ export const layer = (options: TelemetryOptions): Layer.Layer<never> => {
     ),
     metricReader: metrics === undefined ? undefined : (() => {
       const interval = Duration.toMillis(metrics.exportInterval ?? Duration.minutes(1))
-      return new PeriodicExportingMetricReader({
+      return new sdkMetrics.PeriodicExportingMetricReader({
         exporter: metrics.protocol === "http/json"
           ? new OTLPMetricExporterJson(exporterOptions(metrics))
           : new OTLPMetricExporterProto(exporterOptions(metrics)),
