@@ -78,6 +78,7 @@ export const cacheScenario = (ctx: BenchContext, url: string) =>
     const schema = searchSchema(ctx)
     const index = Stack.hnsw(options.defaultEf)
     const queries = Array.from({ length: data.queries }, (_, q) => q)
+    const warm = Math.min(50, Math.floor(data.queries / 4))
     const stack = (extra: Partial<Stack.StackOptions> = {}, counts?: PrecomputedEmbedder.EmbedderCounts) =>
       Stack.start({ url, schema, index, embedder: PrecomputedEmbedder.layer(ctx.vectors, data.dims, counts), caches: DEFAULT_CACHES, ...extra })
 
@@ -85,16 +86,16 @@ export const cacheScenario = (ctx: BenchContext, url: string) =>
     // Miss then hit, in one process-local stack.
     const { hits, misses } = yield* Effect.scoped(Effect.gen(function*() {
       const { memory } = yield* stack()
-      yield* pass(memory, ctx, queries.slice(0, Math.min(50, queries.length)), false) // warm-up (these become hits below)
-      const misses = yield* pass(memory, ctx, queries.slice(Math.min(50, queries.length)), false)
+      yield* pass(memory, ctx, queries.slice(0, warm), false) // warm-up (these become hits below)
+      const misses = yield* pass(memory, ctx, queries.slice(warm), false)
       const hits: Array<number> = []
       for (let round = 0; round < 10; round++) hits.push(...yield* pass(memory, ctx, queries, true))
       return { hits, misses }
     }))
     const missLocal = yield* Effect.scoped(Effect.gen(function*() {
       const { memory } = yield* Stack.start({ url, schema, index, embedder: HashingEmbedder.layer({ dimensions: data.dims }) })
-      yield* pass(memory, ctx, queries.slice(0, Math.min(50, queries.length)), false)
-      return yield* pass(memory, ctx, queries, false)
+      yield* pass(memory, ctx, queries.slice(0, warm), false)
+      return yield* pass(memory, ctx, queries.slice(warm), false)
     }))
 
     // With Redis: instance A fills L1 and L2; B (cold L1) is answered from L2, then from its own L1.

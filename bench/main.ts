@@ -1,29 +1,37 @@
 /**
- * `npm run bench -- <scenario> [--flag value]…`: runs benchmark scenarios and prints their figures.
- * Scenarios: cache.
+ * `npm run bench -- [scenario…] [--flag value]…` (or `agent-memory bench …`):
+ * runs the benchmark scenarios against the PostgreSQL + pgvector named by
+ * DATABASE_URL (and the embedded PGlite), prints tables, and writes
+ * results.json, summary.md and chart.svg under results/<timestamp>/.
+ * Scenarios: ingest, search, filtered, cache, http, pglite (default: all).
+ * Flags and method: bench/PERFORMANCE.md.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Logger, LogLevel } from "effect"
-import { cacheBench } from "./cache.ts"
+import { parse, UsageError } from "./options.ts"
+import { runBench } from "./run.ts"
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback
-}
-const scenarios = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"))
-const wanted = scenarios.length > 0 ? scenarios : ["cache"]
+const argv = process.argv.slice(2)
 
-const program = Effect.gen(function*() {
-  for (const scenario of wanted) {
-    switch (scenario) {
-      case "cache":
-        yield* cacheBench({ records: flag("records", 2000), queries: flag("queries", 300) })
-        break
-      default:
-        return yield* Effect.fail(new Error(`unknown scenario "${scenario}" (known: cache)`))
-    }
-  }
-})
+const program = Effect.suspend(() => {
+  const options = parse(argv)
+  return runBench(options, {
+    url: process.env["DATABASE_URL"],
+    prefix: "bench_",
+    log: (line) => console.log(line),
+    write: true,
+    command: `npm run bench --${argv.length > 0 ? " " + argv.join(" ") : ""}`
+  })
+}).pipe(
+  Effect.catchAllDefect((defect) =>
+    defect instanceof UsageError
+      ? Effect.sync(() => {
+        console.error(`bench: ${defect.message}`)
+        process.exitCode = 2
+      })
+      : Effect.die(defect)
+  ),
+  Effect.asVoid
+)
 
 program.pipe(Logger.withMinimumLogLevel(LogLevel.Warning), NodeRuntime.runMain)

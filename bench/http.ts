@@ -1,0 +1,168 @@
+/**
+ * HTTP: POST /v1/search against the real server process (src/main.ts, as
+ * `npm start` runs it, request logging and all) on loopback, driven by
+ * autocannon from a process of its own. Two runs: every search a cache hit
+ * (the queries asked once before), and every search a miss (search and
+ * embedding caches off). The server answers the benchmark's queries with the
+ * precomputed embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import * as BenchEmbedderPlugin from "./BenchEmbedderPlugin.ts"
+import type { BenchContext } from "./context.ts"
+import { searchSchema } from "./ingest.ts"
+import { autocannonEntry } from "./langchain/peers.ts"
+import * as Stack from "./stack.ts"
+import type { Summary } from "./stats.ts"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+export interface HttpFigure {
+  readonly run: "cache-hit" | "cache-miss"
+  readonly connections: number
+  readonly seconds: number
+  readonly requestsPerSecond: number
+  readonly ok: number
+  readonly failed: number
+  readonly latency: Summary
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const waitReady = async (base: string, child: ChildProcess, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`)
+    try {
+      if ((await fetch(`${base}/ready`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`the server was not ready within ${timeoutMs / 1000} s`)
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+
+interface LoadgenOutput {
+  readonly seconds: number
+  readonly requestsPerSecond: number
+  readonly ok: number
+  readonly non2xx: number
+  readonly errors: number
+  readonly timeouts: number
+  readonly latency: Summary
+}
+
+const loadgen = (dir: string, config: { readonly url: string; readonly connections: number; readonly duration: number; readonly bodies: ReadonlyArray<string> }) =>
+  new Promise<LoadgenOutput>((resolve, reject) => {
+    autocannonEntry() // installs the bench's dependencies when missing
+    const file = join(dir, `loadgen-${Date.now()}.json`)
+    writeFileSync(file, JSON.stringify(config))
+    execFile(process.execPath, ["--import", "tsx", join(root, "bench/langchain/loadgen.ts"), file], { cwd: root, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`))
+      resolve(JSON.parse(stdout) as LoadgenOutput)
+    })
+  })
+
+/** Starts the server over the search schema with the given cache sizes; runs `use`; stops it. */
+const withServer = async <A>(
+  ctx: BenchContext,
+  url: string,
+  dir: string,
+  caches: { readonly query: number; readonly embedding: number },
+  use: (base: string) => Promise<A>
+) => {
+  const port = await freePort()
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      MEMORY_STORE: "pgvector",
+      DATABASE_URL: url,
+      MEMORY_PG_SCHEMA: searchSchema(ctx),
+      MEMORY_PLUGINS: "./bench/BenchEmbedderPlugin.ts",
+      MEMORY_EMBEDDER: "bench-precomputed",
+      BENCH_VECTORS: join(dir, "vectors.json"),
+      MEMORY_HNSW_EF_SEARCH: String(ctx.options.defaultEf),
+      MEMORY_CACHE_QUERY_SIZE: String(caches.query),
+      MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding)
+    }
+  })
+  let stderr = ""
+  child.stderr?.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitReady(base, child, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr}`)
+    })
+    return await use(base)
+  } finally {
+    await stop(child)
+  }
+}
+
+export const httpScenario = (ctx: BenchContext, url: string) =>
+  Effect.promise(async () => {
+    const { data, log, options } = ctx
+    const dir = mkdtempSync(join(tmpdir(), "agent-memory-bench-"))
+    try {
+      writeFileSync(join(dir, "vectors.json"), JSON.stringify(BenchEmbedderPlugin.encode(data.dims, data.queryTexts, data.queryVector)))
+      const bodies = data.queryTexts.map((query) => JSON.stringify({ query, namespace: Stack.NAMESPACE, k: options.k }))
+      const figures: Array<HttpFigure> = []
+      const run = async (name: HttpFigure["run"], base: string, requestBodies: ReadonlyArray<string>) => {
+        const common = { url: `${base}/v1/search`, connections: options.httpConnections, bodies: requestBodies }
+        await loadgen(dir, { ...common, duration: Math.max(1, Math.round(options.httpDuration / 4)) }) // warm-up
+        const out = await loadgen(dir, { ...common, duration: options.httpDuration })
+        const figure: HttpFigure = {
+          run: name,
+          connections: options.httpConnections,
+          seconds: out.seconds,
+          requestsPerSecond: out.requestsPerSecond,
+          ok: out.ok,
+          failed: out.non2xx + out.errors + out.timeouts,
+          latency: out.latency
+        }
+        figures.push(figure)
+        log(`  ${name.padEnd(10)} ${options.httpConnections} connections  ${Math.round(figure.requestsPerSecond).toLocaleString("en-US").padStart(6)} req/s  p50 ${figure.latency.p50Ms.toFixed(2)} ms  p99 ${figure.latency.p99Ms.toFixed(2)} ms  (${figure.failed} failed)`)
+      }
+      log(`http: POST /v1/search on loopback, the server process (src/main.ts) vs autocannon (${options.httpConnections} connections, ${options.httpDuration} s)`)
+      // Hits: a working set of queries, each asked once before the measurement.
+      const hot = bodies.slice(0, Math.min(100, bodies.length))
+      await withServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+        for (const body of hot) await fetch(`${base}/v1/search`, { method: "POST", headers: { "content-type": "application/json" }, body })
+        await run("cache-hit", base, hot)
+      })
+      await withServer(ctx, url, dir, { query: 0, embedding: 0 }, (base) => run("cache-miss", base, bodies))
+      return figures
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })

@@ -1,0 +1,208 @@
+/**
+ * Ingest, side by side: the same precomputed vectors and texts through
+ * agent-memory's batch path (Memory.storeMany), through LangChain.js
+ * PGVectorStore, and by a raw binary COPY into agent-memory's own table (the
+ * ceiling). Twice: into tables without their vector index (then built, as the
+ * product builds it at start-up), and into tables whose HNSW index exists.
+ */
+import { Effect, Stream } from "effect"
+import type { IngestItem } from "../src/memory/Ingest.ts"
+import type { BenchContext } from "./context.ts"
+import { copyIngest } from "./copyIngest.ts"
+import * as Db from "./db.ts"
+import { langchainIngest } from "./langchainIngest.ts"
+import * as PrecomputedEmbedder from "./PrecomputedEmbedder.ts"
+import * as Stack from "./stack.ts"
+import type { VectorIndex } from "../layers/store/sql/SqlStoreConfig.ts"
+import * as MemorySettings from "../src/memory/MemorySettings.ts"
+
+export type Phase = "no-index" | "live-index"
+
+export interface IngestFigure {
+  readonly phase: Phase
+  readonly system: "agent-memory" | "langchain" | "copy"
+  /** How it was driven, e.g. "batch 500 × 2 in flight", "4 concurrent callers", "2 streams". */
+  readonly detail: string
+  readonly rows: number
+  readonly seconds: number
+  readonly rowsPerSecond: number
+}
+
+export interface IndexBuild {
+  readonly how: string
+  readonly seconds: number
+  readonly indexBytes: number
+}
+
+export interface IngestResult {
+  readonly figures: ReadonlyArray<IngestFigure>
+  readonly indexBuilds: ReadonlyArray<IndexBuild>
+  /** agent-memory's rows/s over the best LangChain run (no index). */
+  readonly vsLangchain: number | undefined
+  /** agent-memory's rows/s over the best COPY, per phase. */
+  readonly vsCopy: { readonly noIndex: number | undefined; readonly liveIndex: number | undefined }
+  readonly tableBytes: { readonly table: number; readonly indexes: number }
+}
+
+/** The schema that the search scenarios read: loaded here, indexed after the load. */
+export const searchSchema = (ctx: BenchContext) => `${ctx.prefix}am`
+
+const figure = (phase: Phase, system: IngestFigure["system"], detail: string, rows: number, seconds: number): IngestFigure => ({
+  phase,
+  system,
+  detail,
+  rows,
+  seconds,
+  rowsPerSecond: rows / seconds
+})
+
+const items = (ctx: BenchContext): Iterable<IngestItem> => ({
+  *[Symbol.iterator]() {
+    const { data } = ctx
+    for (let row = 0; row < data.rows; row++) {
+      yield { index: row, value: { content: data.texts[row]!, id: data.id(row), metadata: data.metadata(row) } }
+    }
+  }
+})
+
+/** agent-memory's batch path into a fresh schema; answers the figure. */
+const viaMemory = (ctx: BenchContext, url: string, schema: string, index: VectorIndex, phase: Phase, batch: { readonly size: number; readonly concurrency: number }) =>
+  Effect.scoped(Effect.gen(function*() {
+    yield* Effect.promise(() => Db.dropSchema(url, schema))
+    const { memory } = yield* Stack.start({
+      url,
+      schema,
+      embedder: PrecomputedEmbedder.layer(ctx.vectors, ctx.data.dims),
+      index,
+      batchSize: batch.size,
+      batchConcurrency: batch.concurrency
+    })
+    yield* Effect.promise(() => Db.checkpoint(url))
+    const started = performance.now()
+    const result = yield* memory.storeMany(Stream.fromIterable(items(ctx)), { namespace: Stack.NAMESPACE })
+    const seconds = (performance.now() - started) / 1000
+    if (result.stored !== ctx.data.rows) {
+      return yield* Effect.dieMessage(`agent-memory stored ${result.stored} of ${ctx.data.rows} (${result.failedCount} failed: ${result.failed[0]?.message})`)
+    }
+    const defaults = batch.size === MemorySettings.defaults.batchSize && batch.concurrency === MemorySettings.defaults.batchConcurrency
+    return figure(phase, "agent-memory", `batch ${batch.size} × ${batch.concurrency} in flight${defaults ? " (defaults)" : ""}`, result.stored, seconds)
+  }))
+
+/** agent-memory's empty table (migrations, and the index when asked) in a fresh schema, for the COPY ceiling. */
+const emptyTable = (ctx: BenchContext, url: string, schema: string, index: VectorIndex) =>
+  Effect.scoped(Effect.gen(function*() {
+    yield* Effect.promise(() => Db.dropSchema(url, schema))
+    yield* Stack.start({ url, schema, embedder: PrecomputedEmbedder.layer(ctx.vectors, ctx.data.dims), index })
+  }))
+
+const viaCopy = (ctx: BenchContext, url: string, schema: string, index: VectorIndex, phase: Phase, streams: number) =>
+  Effect.gen(function*() {
+    yield* emptyTable(ctx, url, schema, index)
+    yield* Effect.promise(() => Db.checkpoint(url))
+    const started = performance.now()
+    const rows = yield* Effect.promise(() =>
+      copyIngest({ url, schema, namespace: Stack.NAMESPACE, data: ctx.data, hashes: ctx.hashes, streams, rows: ctx.data.rows })
+    )
+    return figure(phase, "copy", `${streams} stream${streams > 1 ? "s" : ""}`, rows, (performance.now() - started) / 1000)
+  })
+
+const viaLangchain = (ctx: BenchContext, url: string, schema: string, phase: Phase, concurrency: number) =>
+  Effect.promise(async () => {
+    const { rows, seconds } = await langchainIngest({
+      url,
+      schema,
+      data: ctx.data,
+      vectors: ctx.vectors,
+      rows: ctx.data.rows,
+      concurrency,
+      liveIndex: phase === "live-index"
+    })
+    if (rows !== ctx.data.rows) throw new Error(`LangChain stored ${rows} of ${ctx.data.rows}`)
+    return figure(phase, "langchain", concurrency === 1 ? "1 caller" : `${concurrency} concurrent callers`, rows, seconds)
+  })
+
+const best = (figures: ReadonlyArray<IngestFigure>, phase: Phase, system: IngestFigure["system"]) =>
+  figures.filter((f) => f.phase === phase && f.system === system).reduce<IngestFigure | undefined>(
+    (b, f) => (b === undefined || f.rowsPerSecond > b.rowsPerSecond ? f : b),
+    undefined
+  )
+
+const ratio = (a: IngestFigure | undefined, b: IngestFigure | undefined) => (a && b ? a.rowsPerSecond / b.rowsPerSecond : undefined)
+
+export const ingestScenario = (ctx: BenchContext, url: string) =>
+  Effect.gen(function*() {
+    const { log, options } = ctx
+    const figures: Array<IngestFigure> = []
+    const indexBuilds: Array<IndexBuild> = []
+    const record = (f: IngestFigure) => {
+      figures.push(f)
+      log(`  ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
+    }
+    const am = searchSchema(ctx)
+    const copySchema = `${ctx.prefix}copy`
+    const lcSchema = `${ctx.prefix}lc`
+
+    log(`ingest: ${ctx.data.rows.toLocaleString("en-US")} rows × ${ctx.data.dims} dims, tables without their vector index`)
+    // The last batch setting's table stays: the search scenarios read it.
+    for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
+    if (options.langchain) {
+      for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))
+      yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+    }
+    for (const streams of options.copyStreams) record(yield* viaCopy(ctx, url, copySchema, Stack.noIndex, "no-index", streams))
+
+    // The index after the load, built as the product builds it: at start-up, by the migrations' connection.
+    yield* Effect.promise(() => Db.checkpoint(url))
+    const build = yield* Effect.scoped(Stack.start({ url, schema: am, embedder: PrecomputedEmbedder.layer(ctx.vectors, ctx.data.dims), index: Stack.hnsw() }))
+    const amBytes = yield* Effect.promise(() => Db.tableBytes(url, `${am}.memories`))
+    const hnswBytes = yield* Effect.promise(() => Db.rows<{ n: string }>(url,
+      `SELECT pg_relation_size(c.oid)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname LIKE 'memories_embedding_hnsw%'`, [am]))
+    const indexBytes = Number(hnswBytes[0]?.n ?? 0)
+    const serverMwm = yield* Effect.promise(() => Db.rows<{ v: string }>(url, "SELECT current_setting('maintenance_work_mem') AS v"))
+    indexBuilds.push({ how: `agent-memory start-up (MEMORY_INDEX=hnsw, m 16, ef_construction 64; server's maintenance_work_mem ${serverMwm[0]?.v})`, seconds: build.startMs / 1000, indexBytes })
+    log(`  index build (agent-memory start-up): ${(build.startMs / 1000).toFixed(1)} s, ${(indexBytes / 2 ** 20).toFixed(0)} MB`)
+    // The same build with room for the graph in memory (the product does not ask for it; see the report).
+    // pgvector builds the graph in memory when it fits: about 4 bytes a dimension plus ~600 bytes of links a row.
+    const roomyGB = Math.max(1, Math.ceil((ctx.data.rows * (ctx.data.dims * 4 + 600) * 1.5) / 2 ** 30))
+    const roomy = yield* Effect.promise(async () => {
+      await Db.checkpoint(url)
+      const started = performance.now()
+      await Db.exec(url, `SET maintenance_work_mem = '${roomyGB}GB'`,
+        `CREATE INDEX bench_hnsw ON ${Db.quoteIdent(copySchema)}.memories USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)`)
+      return (performance.now() - started) / 1000
+    })
+    indexBuilds.push({ how: `CREATE INDEX with maintenance_work_mem = ${roomyGB}GB (same rows and options, the COPY table)`, seconds: roomy, indexBytes })
+    log(`  index build (maintenance_work_mem ${roomyGB}GB): ${roomy.toFixed(1)} s`)
+    yield* Effect.promise(() => Db.dropSchema(url, copySchema))
+    yield* Effect.promise(() => Db.exec(url, `ANALYZE ${Db.quoteIdent(am)}.memories`))
+
+    if (options.live) {
+      log(`ingest: the same rows into tables whose HNSW index already exists`)
+      const amLive = `${ctx.prefix}am_live`
+      // One run each here (an HNSW insert per row makes these the slow ones): the last batch
+      // setting, LangChain's widest concurrency, and COPY's most streams.
+      record(yield* viaMemory(ctx, url, amLive, Stack.hnsw(), "live-index", options.batches[options.batches.length - 1]!))
+      yield* Effect.promise(() => Db.dropSchema(url, amLive))
+      if (options.langchain) {
+        record(yield* viaLangchain(ctx, url, lcSchema, "live-index", Math.max(...options.langchainConcurrency)))
+        yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+      }
+      record(yield* viaCopy(ctx, url, copySchema, Stack.hnsw(), "live-index", Math.max(...options.copyStreams)))
+      yield* Effect.promise(() => Db.dropSchema(url, copySchema))
+    }
+
+    const amNo = best(figures, "no-index", "agent-memory")
+    const result: IngestResult = {
+      figures,
+      indexBuilds,
+      vsLangchain: ratio(amNo, best(figures, "no-index", "langchain")),
+      vsCopy: {
+        noIndex: ratio(amNo, best(figures, "no-index", "copy")),
+        liveIndex: ratio(best(figures, "live-index", "agent-memory"), best(figures, "live-index", "copy"))
+      },
+      tableBytes: amBytes
+    }
+    return result
+  })
+

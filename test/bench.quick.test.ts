@@ -1,0 +1,92 @@
+/**
+ * The benchmark's quick mode, tiny: every scenario runs against the PostgreSQL
+ * named by DATABASE_URL and answers figures that are sane numbers. Timings are
+ * not judged here (the machine running the tests is not a benchmark machine);
+ * what the product promises regardless of speed is: filtered searches return k
+ * results when k exist, re-ingested texts are not embedded again.
+ */
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { parse } from "../bench/options.ts"
+import { runBench } from "../bench/run.ts"
+import type { Summary } from "../bench/stats.ts"
+
+const url = process.env["DATABASE_URL"]
+
+const sane = (x: number) => Number.isFinite(x) && x > 0
+const saneSummary = (s: Summary) => {
+  expect(s.count).toBeGreaterThan(0)
+  expect(sane(s.meanMs)).toBe(true)
+  expect(s.p50Ms).toBeLessThanOrEqual(s.p95Ms)
+  expect(s.p95Ms).toBeLessThanOrEqual(s.p99Ms)
+}
+const fraction = (x: number) => {
+  expect(x).toBeGreaterThanOrEqual(0)
+  expect(x).toBeLessThanOrEqual(1)
+}
+
+describe.skipIf(url === undefined)("bench --quick (pgvector)", () => {
+  it("runs every scenario and reports sane figures", async () => {
+    const options = parse([
+      "--quick", "--rows", "1500", "--clusters", "10", "--queries", "40", "--ef", "20,40", "--duration", "1",
+      "--http-duration", "1", "--pglite-rows", "300"
+    ])
+    const lines: Array<string> = []
+    const results = await Effect.runPromise(runBench(options, {
+      url,
+      prefix: `benchtest_${process.pid}_`,
+      log: (line) => void lines.push(line),
+      write: false,
+      command: "test"
+    }))
+    expect(results.errors, lines.join("\n")).toEqual([])
+
+    const ingest = results.ingest!
+    expect(ingest.figures.map((f) => `${f.phase} ${f.system}`)).toEqual(expect.arrayContaining([
+      "no-index agent-memory", "no-index langchain", "no-index copy", "live-index agent-memory", "live-index copy"
+    ]))
+    for (const f of ingest.figures) {
+      expect(f.rows).toBe(1500)
+      expect(sane(f.rowsPerSecond)).toBe(true)
+    }
+    for (const b of ingest.indexBuilds) expect(sane(b.seconds)).toBe(true)
+    expect(sane(ingest.vsLangchain!)).toBe(true)
+
+    const search = results.search!
+    expect(search.figures).toHaveLength(2 * 2 * 2) // ef × clients × systems
+    for (const f of search.figures) {
+      fraction(f.recall)
+      expect(f.recall).toBeGreaterThan(0.5)
+      expect(sane(f.queriesPerSecond)).toBe(true)
+      saneSummary(f.latency)
+    }
+
+    for (const f of results.filtered!.filter((f) => f.system === "agent-memory")) {
+      fraction(f.recall)
+      expect(f.fullAnswers).toBe(1)
+      saneSummary(f.latency)
+      expect(f.plan.length).toBeGreaterThan(0)
+    }
+
+    const cache = results.cache!
+    saneSummary(cache.miss)
+    saneSummary(cache.hit)
+    saneSummary(cache.missLocalEmbedder)
+    expect(sane(cache.ratio)).toBe(true)
+    expect(cache.skewed.embeddingRequests).toBeLessThanOrEqual(cache.skewed.distinct)
+    expect(cache.reingest.embedded).toBe(0)
+
+    for (const h of results.http!) {
+      expect(h.ok).toBeGreaterThan(0)
+      expect(h.failed).toBe(0)
+      expect(sane(h.requestsPerSecond)).toBe(true)
+    }
+
+    const pglite = results.pglite!
+    expect(sane(pglite.ingestRowsPerSecond)).toBe(true)
+    fraction(pglite.recall)
+    saneSummary(pglite.latency)
+
+    expect(results.goals.length).toBeGreaterThanOrEqual(7)
+  }, 600_000)
+})
