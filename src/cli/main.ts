@@ -7,15 +7,25 @@ import { describeStartupFailure } from "../config/StartupFailure.ts"
 import { optionsFirst } from "./argv.ts"
 import { run } from "./Cli.ts"
 
-run(optionsFirst(process.argv)).pipe(
-  Effect.catchAll((error) =>
-    // @effect/cli has already printed its own usage errors.
-    ValidationError.isValidationError(error)
-      ? Effect.sync(() => void (process.exitCode = 2))
-      : Console.error(`agent-memory: ${describeStartupFailure(error)}`).pipe(Effect.zipRight(Effect.sync(() => void (process.exitCode = 1))))
-  ),
-  Effect.provide(ConfigFile.layer),
-  Effect.provide(NodeContext.layer),
-  Logger.withMinimumLogLevel(process.argv[2] === "serve" ? LogLevel.Info : LogLevel.Warning),
-  NodeRuntime.runMain
-)
+// `bench` takes the benchmark's own flags (--quick, --rows N, …): hand them over untouched.
+if (process.argv[2] === "bench") {
+  process.argv.splice(2, 1)
+  await import("../../bench/main.ts")
+} else {
+  main()
+}
+
+function main() {
+  run(optionsFirst(process.argv)).pipe(
+    Effect.catchAll((error) =>
+      // @effect/cli has already printed its own usage errors.
+      ValidationError.isValidationError(error)
+        ? Effect.sync(() => void (process.exitCode = 2))
+        : Console.error(`agent-memory: ${describeStartupFailure(error)}`).pipe(Effect.zipRight(Effect.sync(() => void (process.exitCode = 1))))
+    ),
+    Effect.provide(ConfigFile.layer),
+    Effect.provide(NodeContext.layer),
+    Logger.withMinimumLogLevel(process.argv[2] === "serve" ? LogLevel.Info : LogLevel.Warning),
+    NodeRuntime.runMain
+  )
+}
