@@ -33,7 +33,7 @@ export const make = (options: PgliteClientOptions) =>
 
     const query = (sql: string, params: ReadonlyArray<unknown>, rowMode?: "array") =>
       Effect.tryPromise({
-        try: () => db.query<any>(sql, params as Array<unknown>, rowMode ? { rowMode } : undefined),
+        try: () => db.query<Record<string, unknown>>(sql, params as Array<unknown>, rowMode ? { rowMode } : undefined),
         catch: sqlError("Failed to execute statement")
       })
 
@@ -41,7 +41,8 @@ export const make = (options: PgliteClientOptions) =>
       execute: (sql, params, transformRows) =>
         Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows)),
       executeRaw: (sql, params) => query(sql, params),
-      executeValues: (sql, params) => Effect.map(query(sql, params, "array"), (r) => r.rows),
+      // rowMode "array" makes each row an array of column values.
+      executeValues: (sql, params) => Effect.map(query(sql, params, "array"), (r) => r.rows as unknown as ReadonlyArray<ReadonlyArray<unknown>>),
       executeUnprepared: (sql, params, transformRows) =>
         params.length > 0
           ? Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows))
