@@ -15,7 +15,7 @@ export const make = (inner: EmbedderService): EmbedderService => {
   const observed = (name: string, inputs: number) => <A, E>(call: Effect.Effect<A, E>) =>
     call.pipe(
       trackEmbedding(inner.model, inputs),
-      Effect.withSpan(name, { attributes: { "embedding.model": inner.model, "embedding.inputs": inputs, "embedding.dimensions": inner.dimensions } })
+      Effect.withSpan(name, { attributes: { "embedding.model": inner.model, "embedding.inputs": inputs, "embedding.dimensions": inner.dimensions }, captureStackTrace: false })
     )
   const result: EmbedderService = {
     model: inner.model,

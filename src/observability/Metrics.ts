@@ -6,7 +6,7 @@
  *
  * Apply them where the work happens, through the helpers below.
  */
-import { Duration, Effect, Metric, MetricBoundaries } from "effect"
+import { Array as Arr, Duration, Effect, Metric, MetricBoundaries, MetricLabel } from "effect"
 import type { CacheName, CacheStats } from "../ports/MemoryCache.ts"
 
 /** Seconds, doubling from 0.25 ms to 16.4 s: a cached search and a slow cold one each land in a bucket of their own. */
@@ -23,9 +23,11 @@ export const searchDuration = Metric.histogram(
 export type CacheOutcome = "hit" | "miss" | "error"
 
 /**
- * A metric's tagged variants, made once each: tagging allocates a new metric
- * key, which the hot path need not do on every update. Tag values must come
- * from a small set (modes, outcomes, models, error tags).
+ * A metric's tagged variants, made once each. Metric.tagged would merge its tags
+ * into a fresh array on every update, and a fresh array misses Effect's hook
+ * cache, so each update would build and hash a new metric key; here the tags are
+ * one constant array, so an update is a cached lookup. Tag values must come from
+ * a small set (modes, outcomes, models, error tags).
  */
 const taggedOnce = <T, I, O>(metric: Metric.Metric<T, I, O>, ...keys: ReadonlyArray<string>) => {
   const made = new Map<string, Metric.Metric<T, I, O>>()
@@ -33,7 +35,14 @@ const taggedOnce = <T, I, O>(metric: Metric.Metric<T, I, O>, ...keys: ReadonlyAr
     const id = values.join("\u0000")
     let tagged = made.get(id)
     if (tagged === undefined) {
-      tagged = keys.reduce((m, key, i) => Metric.tagged(m, key, values[i] ?? ""), metric)
+      const labels = keys.map((key, i) => MetricLabel.make(key, values[i] ?? ""))
+      const withFiber = (extra: ReadonlyArray<MetricLabel.MetricLabel>) => (extra.length === 0 ? labels : Arr.union(labels, extra))
+      tagged = Metric.make(
+        metric.keyType,
+        (input, extra) => metric.unsafeUpdate(input, withFiber(extra)),
+        (extra) => metric.unsafeValue(withFiber(extra)),
+        (input, extra) => metric.unsafeModify(input, withFiber(extra))
+      )
       made.set(id, tagged)
     }
     return tagged

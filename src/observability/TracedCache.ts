@@ -9,9 +9,14 @@ import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCa
 
 const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<A> => ({
   getOrCompute: (namespace, key, compute) =>
-    cache.getOrCompute(namespace, key, compute).pipe(
-      Effect.tap(({ hit }) => Effect.annotateCurrentSpan("cache.hit", hit)),
-      Effect.withSpan(`MemoryCache.${name}`, { attributes: { "cache.name": name, "memory.namespace": namespace } })
+    Effect.useSpan(
+      `MemoryCache.${name}`,
+      { attributes: { "cache.name": name, "memory.namespace": namespace }, captureStackTrace: false },
+      (span) =>
+        cache.getOrCompute(namespace, key, compute).pipe(
+          Effect.tap(({ hit }) => span.attribute("cache.hit", hit)),
+          Effect.withParentSpan(span)
+        )
     )
 })
 
@@ -28,7 +33,7 @@ export const make = (cache: MemoryCacheService): MemoryCacheService => {
       getMany: (keys) =>
         cache.embeddings.getMany(keys).pipe(
           Effect.tap((found) => Effect.annotateCurrentSpan("cache.hits", found.filter((v) => v !== undefined).length)),
-          Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length } })
+          Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length }, captureStackTrace: false })
         )
     }
   }

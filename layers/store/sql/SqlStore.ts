@@ -73,7 +73,7 @@ export const make = (options: SqlStoreOptions) =>
     const { dimensions } = options
     const columns = sql.literal(COLUMNS)
     const span = (name: string, attributes: Record<string, unknown> = {}) =>
-      Effect.withSpan(`MemoryStore.${name}`, { attributes: { "memory.store": options.provider, ...attributes } })
+      Effect.withSpan(`MemoryStore.${name}`, { attributes: { "memory.store": options.provider, ...attributes }, captureStackTrace: false })
     const vectorParam = (vector: Float32Array) =>
       options.vectorType === "halfvec"
         ? sql`${options.encodeVector(vector)}::vector::halfvec`
