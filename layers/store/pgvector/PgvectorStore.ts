@@ -116,7 +116,7 @@ export const make = (options: PgvectorStoreOptions) =>
     // Phase 1b: migrations and the vector index over one connection, closed when done.
     const session = yield* Effect.gen(function*() {
       const client = yield* clientOver({ url: options.url, pool: single, sessionSettings: searchPath })
-      return yield* SqlSchema.migrate({ dimensions: options.dimensions, settings }).pipe(
+      return yield* SqlSchema.migrate({ dimensions: options.dimensions, settings, sizeBuildMemory: true }).pipe(
         Effect.provideService(SqlClient.SqlClient, client)
       )
     }).pipe(Effect.scoped)

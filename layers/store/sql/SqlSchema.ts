@@ -17,6 +17,8 @@ export const MIGRATIONS_TABLE = "agent_memory_migrations"
 export interface SchemaOptions {
   readonly dimensions: number
   readonly settings: SqlStoreSettings
+  /** Size `maintenance_work_mem` for index builds (a server does; the embedded store does not). */
+  readonly sizeBuildMemory?: boolean | undefined
 }
 
 /** PostgreSQL settings to apply to every session that searches. */
@@ -28,6 +30,34 @@ export const storeUnavailable = (what: string) => (error: SqlError.SqlError | Mi
 }
 
 const runMigrations = Migrator.make({})
+
+/** Never more than this by default: a server has other work, and parallel builds take it as shared memory. */
+const AUTO_BUILD_MEMORY_CAP = 2 * 2 ** 30
+
+/**
+ * pgvector builds an HNSW graph in memory while it fits in maintenance_work_mem:
+ * about the vectors plus ~600 bytes of links per row, with room to spare.
+ */
+export const autoBuildMemoryBytes = (rows: number, dimensions: number, vectorType: VectorType) =>
+  Math.min(AUTO_BUILD_MEMORY_CAP, Math.ceil(1.5 * rows * (dimensions * (vectorType === "halfvec" ? 2 : 4) + 600)))
+
+/** Raises maintenance_work_mem for this session when the build needs more than the server gives. */
+const sizeBuildMemory = (options: SchemaOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const wanted = options.settings.indexBuildMemory ?? "auto"
+    let amount = wanted
+    if (wanted === "auto") {
+      const [row] = yield* sql<{ readonly rows: number; readonly current: number }>`
+        SELECT (SELECT count(*) FROM memories)::float8 AS rows,
+               (SELECT setting::float8 * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem') AS current`
+      const bytes = autoBuildMemoryBytes(row?.rows ?? 0, options.dimensions, options.settings.vectorType)
+      if (bytes <= (row?.current ?? 0)) return
+      amount = `${Math.ceil(bytes / 2 ** 20)}MB`
+    }
+    yield* Effect.logInfo(`index build with maintenance_work_mem = ${amount}`)
+    yield* sql`SELECT set_config('maintenance_work_mem', ${amount}, false)`
+  }).pipe(Effect.mapError(storeUnavailable("sizing maintenance_work_mem failed")))
 
 const opsClass = (vectorType: VectorType) => `${vectorType}_cosine_ops`
 
@@ -87,6 +117,7 @@ export const migrate = (options: SchemaOptions) =>
     const settings: Record<string, string> = {}
     if (index._tag === "hnsw") {
       if (!present) {
+        if (options.sizeBuildMemory) yield* sizeBuildMemory(options)
         yield* Effect.logInfo(`building HNSW index (m=${index.m}, ef_construction=${index.efConstruction})`)
         yield* sql`CREATE INDEX IF NOT EXISTS ${sql(wanted!)} ON memories USING hnsw (embedding ${sql.literal(opsClass(vectorType))})
           WITH (m = ${sql.literal(String(index.m))}, ef_construction = ${sql.literal(String(index.efConstruction))})`.pipe(

@@ -127,9 +127,11 @@ export const make = (options: SqlStoreOptions) =>
             ${JSON.stringify(r.metadata)}::jsonb, ${r.sessionId}, ${vectorParam(embedding)}, ${r.embeddingModel},
             ${r.createdAt}, ${r.updatedAt}, ${r.expiresAt})`
         )
-        const inserted = yield* sql<Row>`INSERT INTO memories (namespace, id, kind, content, content_hash, tags, metadata,
+        // Only what tells whose row it is: the rows we inserted are the records we hold.
+        const inserted = yield* sql<{ readonly id: string; readonly kind: string; readonly content_hash: string }>`
+          INSERT INTO memories (namespace, id, kind, content, content_hash, tags, metadata,
             session_id, embedding, embedding_model, created_at, updated_at, expires_at)
-          VALUES ${sql.csv(values)} ON CONFLICT DO NOTHING RETURNING ${columns}`
+          VALUES ${sql.csv(values)} ON CONFLICT DO NOTHING RETURNING id, kind, content_hash`
         const byId = new Map(inserted.map((row) => [row.id, row]))
         const skipped = items.filter((i) => !byId.has(i.record.id))
         const existing = skipped.length === 0 ? [] : yield* sql<Row>`SELECT ${columns} FROM memories
@@ -144,14 +146,16 @@ export const make = (options: SqlStoreOptions) =>
           // The row inserted under this id belongs to the first item that matches it (an id can repeat in a batch).
           if (mine && sameAsMine && !claimed.has(mine.id)) {
             claimed.add(mine.id)
-            outcomes.push({ record: toRecord(mine), deduplicated: false })
+            outcomes.push({ record, deduplicated: false })
             continue
           }
-          const same = record.kind === "message"
-            ? undefined
-            : byHash.get(`${record.kind}:${record.contentHash}`) ?? (sameAsMine ? mine : undefined)
-          if (!same) return yield* IdConflict.of(namespace, record.id)
-          outcomes.push({ record: toRecord(same), deduplicated: true })
+          const same = record.kind === "message" ? undefined : byHash.get(`${record.kind}:${record.contentHash}`)
+          // A repeat of an item stored earlier in this batch is a duplicate of that item's record.
+          const earlier = same === undefined && sameAsMine
+            ? items.find((i) => i.record.id === record.id && i.record.contentHash === mine.content_hash && i.record.kind === mine.kind)?.record
+            : undefined
+          if (!same && !earlier) return yield* IdConflict.of(namespace, record.id)
+          outcomes.push({ record: same ? toRecord(same) : earlier!, deduplicated: true })
         }
         return outcomes
       })

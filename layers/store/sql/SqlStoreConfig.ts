@@ -17,6 +17,12 @@ export interface SqlStoreSettings {
   readonly index: VectorIndex
   /** Extra PostgreSQL settings for every session, e.g. `{ work_mem: "256MB" }`. */
   readonly pgSettings: Readonly<Record<string, string>>
+  /**
+   * `maintenance_work_mem` for the session that builds the vector index (pgvector only):
+   * `auto` (the default) sizes it to hold the HNSW graph in memory, up to 2GB; or a
+   * PostgreSQL amount such as `4GB`. A graph that does not fit is built on disk, ~3× slower.
+   */
+  readonly indexBuildMemory?: string | undefined
 }
 
 export const defaultIndex: VectorIndex = { _tag: "hnsw", m: 16, efConstruction: 64, efSearch: 40 }
@@ -40,6 +46,8 @@ export const parsePgSettings = (text: string): Either.Either<Record<string, stri
   }
   return Either.right(out)
 }
+
+const MEMORY_AMOUNT = /^[1-9][0-9]*(kB|MB|GB|TB)?$/
 
 const optionalPositiveInt = (name: string) =>
   Config.option(
@@ -69,6 +77,10 @@ export const indexConfig: Config.Config<VectorIndex> = Config.all({
 export const settingsConfig: Config.Config<SqlStoreSettings> = Config.all({
   vectorType: Config.literal("vector", "halfvec")("MEMORY_VECTOR_TYPE").pipe(Config.withDefault("vector" as const)),
   index: indexConfig,
+  indexBuildMemory: Config.string("MEMORY_INDEX_BUILD_MEMORY").pipe(
+    Config.validate({ message: "must be auto or an amount such as 512MB or 2GB", validation: (v) => v === "auto" || MEMORY_AMOUNT.test(v) }),
+    Config.withDefault("auto")
+  ),
   pgSettings: Config.string("MEMORY_PG_SETTINGS").pipe(
     Config.withDefault(""),
     Config.mapOrFail((text) =>

