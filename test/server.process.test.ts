@@ -26,6 +26,25 @@ describe("server process", () => {
       expect(again.body.content).toBe("The cat sat on the mat")
     }), 120_000)
 
+  it.scopedLive("logs a line per request only when MEMORY_LOG_REQUESTS=true", () =>
+    Effect.gen(function*() {
+      const quiet = yield* startServer({ MEMORY_STORE: "memory" })
+      const loud = yield* startServer({ MEMORY_STORE: "memory", MEMORY_LOG_REQUESTS: "true" })
+      for (const server of [quiet, loud]) {
+        const found = yield* request(`${server.url}/v1/search`, { body: { query: "anything" } })
+        expect(found.status).toBe(200)
+      }
+      // The line is written once the response has gone: give the logger a moment.
+      yield* Effect.sleep("300 millis")
+      const lines = (server: { readonly output: () => string }) => server.output().split("\n").filter((l) => l.includes("/v1/search"))
+      expect(lines(quiet)).toEqual([])
+      expect(lines(loud).length).toBe(1)
+      expect(loud.output()).toMatch(/http\.method: POST/)
+      const bad = yield* failedStart({ MEMORY_STORE: "memory", MEMORY_LOG_REQUESTS: "sometimes" })
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain("MEMORY_LOG_REQUESTS")
+    }), 120_000)
+
   it.effect("a bad setting stops start-up with exit code 1 and one line naming the variable", () =>
     Effect.gen(function*() {
       const { code, stderr } = yield* failedStart({ MEMORY_STORE: "nope" })
