@@ -30,10 +30,10 @@ const withLogs = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 describe("index build memory", () => {
-  it("auto: the vectors plus ~600 bytes of links a row, half again for room, capped at 2GB", () => {
+  it("auto: the vectors plus ~600 bytes of links a row, half again for room, capped at 4GB", () => {
     expect(autoBuildMemoryBytes(100_000, 384, "vector")).toBe(Math.ceil(1.5 * 100_000 * (384 * 4 + 600)))
     expect(autoBuildMemoryBytes(100_000, 384, "halfvec")).toBe(Math.ceil(1.5 * 100_000 * (384 * 2 + 600)))
-    expect(autoBuildMemoryBytes(50_000_000, 1536, "vector")).toBe(2 * 2 ** 30)
+    expect(autoBuildMemoryBytes(50_000_000, 1536, "vector")).toBe(4 * 2 ** 30)
     expect(autoBuildMemoryBytes(0, 384, "vector")).toBe(0)
   })
 

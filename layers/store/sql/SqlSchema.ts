@@ -31,8 +31,8 @@ export const storeUnavailable = (what: string) => (error: SqlError.SqlError | Mi
 
 const runMigrations = Migrator.make({})
 
-/** Never more than this by default: a server has other work, and parallel builds take it as shared memory. */
-const AUTO_BUILD_MEMORY_CAP = 2 * 2 ** 30
+/** Never more than this by default (a million 384-wide rows need ~2.2GB): a server has other work, and parallel builds take it as shared memory. */
+const AUTO_BUILD_MEMORY_CAP = 4 * 2 ** 30
 
 /**
  * pgvector builds an HNSW graph in memory while it fits in maintenance_work_mem:

@@ -19,7 +19,7 @@ export interface SqlStoreSettings {
   readonly pgSettings: Readonly<Record<string, string>>
   /**
    * `maintenance_work_mem` for the session that builds the vector index (pgvector only):
-   * `auto` (the default) sizes it to hold the HNSW graph in memory, up to 2GB; or a
+   * `auto` (the default) sizes it to hold the HNSW graph in memory, up to 4GB; or a
    * PostgreSQL amount such as `4GB`. A graph that does not fit is built on disk, ~3× slower.
    */
   readonly indexBuildMemory?: string | undefined
