@@ -25,6 +25,7 @@ import { type AddMessageRequest, History, Message, type MessageRole } from "../d
 import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type RecordSelector, type ScoredRecord } from "../ports/MemoryStore.ts"
+import { inSpan } from "../observability/inSpan.ts"
 import { SearchStats } from "../observability/SearchStats.ts"
 import { randomUUID } from "node:crypto"
 import { chunkText } from "./Chunker.ts"
@@ -147,7 +148,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       const minScore = request.minScore ?? 0
       const mode = request.mode ?? "vector"
       const attributes = { "memory.namespace": namespace, "memory.k": k, "memory.mode": mode, "memory.store": store.provider }
-      return Effect.useSpan("Memory.search", { attributes, captureStackTrace: false }, (span) =>
+      return inSpan("Memory.search", attributes, (span) =>
         stats.observe(
           Effect.suspend(() => {
             const started = performance.now()
@@ -161,7 +162,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
               span.attribute("memory.results", hits.length)
               return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
             })
-          }).pipe(Effect.withParentSpan(span)),
+          }),
           mode
         ))
     }

@@ -5,19 +5,13 @@
  * one already traced is answered as it is.
  */
 import { Effect, Layer } from "effect"
+import { inSpan } from "./inSpan.ts"
 import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCache } from "../ports/MemoryCache.ts"
 
 const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<A> => ({
   getOrCompute: (namespace, key, compute) =>
-    Effect.useSpan(
-      `MemoryCache.${name}`,
-      { attributes: { "cache.name": name, "memory.namespace": namespace }, captureStackTrace: false },
-      (span) =>
-        cache.getOrCompute(namespace, key, compute).pipe(
-          Effect.tap(({ hit }) => span.attribute("cache.hit", hit)),
-          Effect.withParentSpan(span)
-        )
-    )
+    inSpan(`MemoryCache.${name}`, { "cache.name": name, "memory.namespace": namespace }, (span) =>
+      Effect.tap(cache.getOrCompute(namespace, key, compute), ({ hit }) => span.attribute("cache.hit", hit)))
 })
 
 const tracedCaches = new WeakSet<MemoryCacheService>()
@@ -31,10 +25,8 @@ export const make = (cache: MemoryCacheService): MemoryCacheService => {
     embeddings: {
       ...cache.embeddings,
       getMany: (keys) =>
-        cache.embeddings.getMany(keys).pipe(
-          Effect.tap((found) => Effect.annotateCurrentSpan("cache.hits", found.filter((v) => v !== undefined).length)),
-          Effect.withSpan("MemoryCache.embeddings", { attributes: { "cache.name": "embeddings", "cache.keys": keys.length }, captureStackTrace: false })
-        )
+        inSpan("MemoryCache.embeddings", { "cache.name": "embeddings", "cache.keys": keys.length }, (span) =>
+          Effect.tap(cache.embeddings.getMany(keys), (found) => span.attribute("cache.hits", found.filter((v) => v !== undefined).length)))
     }
   }
   tracedCaches.add(result)

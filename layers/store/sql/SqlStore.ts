@@ -139,21 +139,20 @@ export const make = (options: SqlStoreOptions) =>
             AND content_hash = ANY(${textArrayLiteral(skipped.map((i) => i.record.contentHash))}::text[])`
         const byHash = new Map(existing.map((row) => [`${row.kind}:${row.content_hash}`, row]))
         const outcomes: Array<InsertOutcome> = []
-        const claimed = new Set<string>()
+        // Which item's record each inserted row is.
+        const claimedBy = new Map<string, MemoryRecord>()
         for (const { record } of items) {
           const mine = byId.get(record.id)
           const sameAsMine = mine !== undefined && mine.content_hash === record.contentHash && mine.kind === record.kind
           // The row inserted under this id belongs to the first item that matches it (an id can repeat in a batch).
-          if (mine && sameAsMine && !claimed.has(mine.id)) {
-            claimed.add(mine.id)
+          if (sameAsMine && !claimedBy.has(record.id)) {
+            claimedBy.set(record.id, record)
             outcomes.push({ record, deduplicated: false })
             continue
           }
           const same = record.kind === "message" ? undefined : byHash.get(`${record.kind}:${record.contentHash}`)
           // A repeat of an item stored earlier in this batch is a duplicate of that item's record.
-          const earlier = same === undefined && sameAsMine
-            ? items.find((i) => i.record.id === record.id && i.record.contentHash === mine.content_hash && i.record.kind === mine.kind)?.record
-            : undefined
+          const earlier = same === undefined && sameAsMine ? claimedBy.get(record.id) : undefined
           if (!same && !earlier) return yield* IdConflict.of(namespace, record.id)
           outcomes.push({ record: same ? toRecord(same) : earlier!, deduplicated: true })
         }
