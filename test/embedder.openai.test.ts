@@ -111,6 +111,42 @@ describe("openai embedder", () => {
       expect(server.requests().map((r) => r.status)).toEqual([429, 503, 200])
     }))
 
+  it.scopedLive("a Retry-After past the request's deadline fails at once, naming it", () =>
+    Effect.gen(function*() {
+      const server = yield* makeFakeOpenAi()
+      const e = yield* embedder(server.baseUrl, { dimensions: 8, deadline: "5 seconds" })
+      server.fail({ _tag: "RateLimited", retryAfterSeconds: 3600 })
+      const started = Date.now()
+      const error = yield* Effect.flip(e.embedMany(["wait an hour?"]))
+      expect(Date.now() - started).toBeLessThan(2000)
+      expect(error._tag).toBe("EmbeddingFailed")
+      expect(error.message).toContain("429")
+      expect(error.message).toContain("retry after 1h")
+      expect(server.requestCount()).toBe(1)
+    }))
+
+  it.scopedLive("every try of a request shares one deadline", () =>
+    Effect.gen(function*() {
+      const server = yield* makeFakeOpenAi()
+      const e = yield* embedder(server.baseUrl, { dimensions: 8, timeout: "400 millis", deadline: "1 second", maxRetries: 10 })
+      server.fail(...Array.from({ length: 10 }, () => ({ _tag: "Hang" as const })))
+      const started = Date.now()
+      const error = yield* Effect.flip(e.embedMany(["hangs"]))
+      expect(Date.now() - started).toBeLessThan(2500)
+      expect(error.message).toContain("deadline")
+    }))
+
+  it.scopedLive("NaN in a vector is EmbeddingFailed, not retried", () =>
+    Effect.gen(function*() {
+      const server = yield* makeFakeOpenAi()
+      const e = yield* embedder(server.baseUrl, { dimensions: 8 })
+      server.fail({ _tag: "NonFinite" })
+      const error = yield* Effect.flip(e.embedMany(["a", "b"]))
+      expect(error._tag).toBe("EmbeddingFailed")
+      expect(error.message).toContain("input 0 has a vector with NaN or Infinity")
+      expect(server.requestCount()).toBe(1)
+    }))
+
   it.scopedLive("a request that hangs past the timeout is abandoned and retried", () =>
     Effect.gen(function*() {
       const server = yield* makeFakeOpenAi()

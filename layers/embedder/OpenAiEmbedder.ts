@@ -9,11 +9,14 @@
  * - At most MEMORY_EMBEDDING_CONCURRENCY requests run at once, each with a
  *   deadline (MEMORY_EMBEDDING_TIMEOUT) that aborts the HTTP call.
  * - 429, 5xx, timeouts and dropped connections are retried with exponential
- *   backoff and jitter, waiting at least what Retry-After asks.
+ *   backoff and jitter, waiting at least what Retry-After asks; all tries of
+ *   one request share a budget (MEMORY_EMBEDDING_DEADLINE): a Retry-After that
+ *   would end past it fails at once, naming it, rather than holding the caller.
  * - Single embeds (searches) arriving together are coalesced into one request
  *   (@effect/experimental's dataLoader over a RequestResolver.makeBatched).
  * - Vectors are asked for as base64 and decoded straight into Float32Array; a
- *   response of the wrong size or shape is an EmbeddingFailed, not a crash.
+ *   response of the wrong size or shape, or with NaN / Infinity in a vector, is
+ *   an EmbeddingFailed, not a crash and never a stored record.
  */
 import { dataLoader } from "@effect/experimental/RequestResolver"
 import { Config, ConfigError, Data, Duration, Effect, Either, Layer, Option, Redacted, Request, RequestResolver, Schedule } from "effect"
@@ -43,6 +46,8 @@ export interface OpenAiEmbedderOptions {
   readonly concurrency?: number | undefined
   readonly timeout?: Duration.DurationInput | undefined
   readonly maxRetries?: number | undefined
+  /** The budget of one request with all its retries (default 60 seconds). */
+  readonly deadline?: Duration.DurationInput | undefined
   /** How long a single embed waits for others to share its request. */
   readonly coalesceWindow?: Duration.DurationInput | undefined
 }
@@ -61,8 +66,8 @@ const retryAfterOf = (headers: Headers | undefined): Duration.Duration | undefin
   if (!value) return undefined
   const seconds = Number(value)
   const wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now()
-  // A server asking for more than a minute is not worth holding a request for.
-  return Number.isFinite(wait) && wait > 0 ? Duration.millis(Math.min(wait, 60_000)) : undefined
+  // Kept whole: the retry decides against the request's deadline whether it is worth waiting.
+  return Number.isFinite(wait) && wait > 0 ? Duration.millis(wait) : undefined
 }
 
 const classify = (cause: unknown): CallError => {
@@ -89,10 +94,18 @@ const decodeBase64 = (text: string): Float32Array => {
   return vector
 }
 
-const toVector = (embedding: unknown): Float32Array | undefined => {
-  if (typeof embedding === "string") return embedding.length % 4 === 0 ? decodeBase64(embedding) : undefined
-  if (Array.isArray(embedding) && embedding.every((x) => typeof x === "number")) return Float32Array.from(embedding)
-  return undefined
+const allFinite = (vector: Float32Array) => {
+  for (let i = 0; i < vector.length; i++) if (!Number.isFinite(vector[i]!)) return false
+  return true
+}
+
+/** A vector, or a reason it is not one (PostgreSQL cannot store NaN in a vector; an Infinity breaks cosine distance). */
+const toVector = (embedding: unknown): Float32Array | string => {
+  let vector: Float32Array | undefined
+  if (typeof embedding === "string") vector = embedding.length % 4 === 0 ? decodeBase64(embedding) : undefined
+  else if (Array.isArray(embedding) && embedding.every((x) => typeof x === "number")) vector = Float32Array.from(embedding)
+  if (vector === undefined) return "no valid vector"
+  return allFinite(vector) ? vector : "a vector with NaN or Infinity"
 }
 
 /** Splits texts into requests within the input and token limits, keeping order. */
@@ -124,6 +137,7 @@ export const make = (options: OpenAiEmbedderOptions) =>
   Effect.gen(function*() {
     const batchSize = Math.min(MAX_INPUTS_PER_REQUEST, options.batchSize ?? 100)
     const timeout = Duration.decode(options.timeout ?? "30 seconds")
+    const deadline = Duration.decode(options.deadline ?? "60 seconds")
     const client = new OpenAI({
       // Compatible servers often need no key, but the SDK insists on one.
       apiKey: options.apiKey ? Redacted.value(options.apiKey) : "unused",
@@ -158,24 +172,47 @@ export const make = (options: OpenAiEmbedderOptions) =>
         permits.withPermits(1)
       )
 
-    /** One API request for one chunk, retried, checked: one vector per input, all `expected` wide. */
+    /**
+     * One API request for one chunk, retried within the deadline, checked: one
+     * finite vector per input, all `expected` wide.
+     */
     const embedChunk = (texts: ReadonlyArray<string>, expected: number | undefined) =>
-      request(texts, expected).pipe(
-        Effect.retry(retryPolicy),
-        Effect.mapError((e) => new EmbeddingFailed({ message: `embedding request to ${options.model} failed: ${e.message}` })),
+      Effect.suspend(() => {
+        const started = Date.now()
+        const left = () => Duration.toMillis(deadline) - (Date.now() - started)
+        // A wait the server asks for that would end past the deadline is not waited.
+        const beyondDeadline = (e: CallError) => e.retryAfter !== undefined && Duration.toMillis(e.retryAfter) > left()
+        return request(texts, expected).pipe(
+          Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable && !beyondDeadline(e) }),
+          Effect.timeoutFail({
+            duration: deadline,
+            onTimeout: () => new CallError({ message: `no answer within the ${Duration.format(deadline)} deadline (MEMORY_EMBEDDING_DEADLINE)`, retryable: false, retryAfter: undefined })
+          }),
+          Effect.mapError((e) =>
+            new EmbeddingFailed({
+              message: `embedding request to ${options.model} failed: ${e.message}` +
+                (e.retryable && beyondDeadline(e)
+                  ? ` (the server asks to retry after ${Duration.format(e.retryAfter!)}, past the ${Duration.format(deadline)} deadline)`
+                  : "")
+            })
+          )
+        )
+      }).pipe(
         Effect.flatMap((response) => {
-          const vectors: Array<Float32Array | undefined> = new Array(texts.length)
+          const vectors: Array<Float32Array | string> = Array.from({ length: texts.length }, () => "no vector")
           const data: ReadonlyArray<{ readonly index?: unknown; readonly embedding?: unknown }> = Array.isArray(response?.data) ? response.data : []
           for (const item of data) {
             const index = typeof item.index === "number" ? item.index : -1
             if (index >= 0 && index < texts.length) vectors[index] = toVector(item.embedding)
           }
-          const width = expected ?? vectors[0]?.length
-          const bad = vectors.findIndex((v) => v === undefined || v.length !== width || v.length === 0)
+          const first = vectors[0]
+          const width = expected ?? (typeof first === "string" ? undefined : first?.length)
+          const bad = vectors.findIndex((v) => typeof v === "string" || v.length !== width || v.length === 0)
           if (data.length !== texts.length || bad !== -1) {
+            const what = vectors[bad]
             return Effect.fail(new EmbeddingFailed({
               message: `malformed response from ${options.model}: ${data.length} embeddings for ${texts.length} inputs` +
-                (bad === -1 ? "" : `; input ${bad} has ${vectors[bad] ? `a ${vectors[bad]!.length}-wide vector, expected ${width}` : "no valid vector"}`)
+                (what === undefined ? "" : `; input ${bad} has ${typeof what === "string" ? what : `a ${what.length}-wide vector, expected ${width}`}`)
             }))
           }
           return Effect.succeed(vectors as Array<Float32Array>)
@@ -241,6 +278,7 @@ export const config: Config.Config<OpenAiEmbedderOptions> = Config.all({
     Config.validate({ message: "must be a whole number of 0 or more", validation: (n) => n >= 0 }),
     Config.withDefault(5)
   ),
+  deadline: duration("MEMORY_EMBEDDING_DEADLINE", Duration.seconds(60)),
   coalesceWindow: duration("MEMORY_EMBEDDING_WINDOW", Duration.millis(2))
 }).pipe(
   Config.mapOrFail((options) =>

@@ -33,6 +33,8 @@ export type Fault =
   | { readonly _tag: "WrongCount" }
   /** 200 with every vector one element shorter than asked for. */
   | { readonly _tag: "WrongDimensions" }
+  /** 200 whose first vector starts with NaN (base64 carries it; as floats it is sent as `null`). */
+  | { readonly _tag: "NonFinite" }
 
 /** A single input as sent: text, or an array of token ids. */
 export type EmbeddingInput = string | ReadonlyArray<number>
@@ -309,7 +311,9 @@ const json = (status: number, body: unknown, headers: Readonly<Record<string, st
 })
 
 /** The success body, optionally corrupted by a WrongCount/WrongDimensions fault. */
-const embeddingsBody = (request: EmbeddingRequest, corruption: "WrongCount" | "WrongDimensions" | undefined) => {
+type Corruption = "WrongCount" | "WrongDimensions" | "NonFinite"
+
+const embeddingsBody = (request: EmbeddingRequest, corruption: Corruption | undefined) => {
   const width = corruption === "WrongDimensions" ? request.dimensions - 1 : request.dimensions
   const inputs = corruption === "WrongCount" ? request.inputs.slice(0, -1) : request.inputs
   // Tokens count what was sent, not what was returned: billing is on input.
@@ -319,6 +323,7 @@ const embeddingsBody = (request: EmbeddingRequest, corruption: "WrongCount" | "W
     data: inputs.map((input, index) => {
       // Compute at the asked width and then trim, so a short vector is a wrong prefix, not a renormalised one.
       const vector = fakeEmbedding(input, request.dimensions).slice(0, width)
+      if (corruption === "NonFinite" && index === 0) vector[0] = Number.NaN
       return { object: "embedding", index, embedding: request.encodingFormat === "base64" ? encodeBase64(vector) : vector }
     }),
     model: request.model,
@@ -327,7 +332,7 @@ const embeddingsBody = (request: EmbeddingRequest, corruption: "WrongCount" | "W
 }
 
 /** The reply for a fault that does not need a valid request. */
-const faultReply = (fault: Exclude<Fault, { _tag: "Hang" | "WrongCount" | "WrongDimensions" }>): Reply => {
+const faultReply = (fault: Exclude<Fault, { _tag: "Hang" | Corruption }>): Reply => {
   switch (fault._tag) {
     case "RateLimited": {
       const headers: Record<string, string> = {}
@@ -443,6 +448,7 @@ export const makeFakeOpenAi = (options: FakeOpenAiOptions = {}): Effect.Effect<F
         }
         case "WrongCount":
         case "WrongDimensions":
+        case "NonFinite":
           break // these corrupt a success, so the request must first succeed
       }
     }
@@ -454,7 +460,7 @@ export const makeFakeOpenAi = (options: FakeOpenAiOptions = {}): Effect.Effect<F
       return send(res, json(request.status, request.body))
     }
 
-    const corruption = fault?._tag === "WrongCount" || fault?._tag === "WrongDimensions" ? fault._tag : undefined
+    const corruption = fault?._tag === "WrongCount" || fault?._tag === "WrongDimensions" || fault?._tag === "NonFinite" ? fault._tag : undefined
     record(corruption === undefined ? "answered" : "faulted", 200, fault)
     if (latencyMs > 0) await sleep(latencyMs)
     send(res, json(200, embeddingsBody(request, corruption)))
