@@ -4,25 +4,33 @@
  * DATABASE_URL (and the embedded PGlite), prints tables, and writes
  * results.json, summary.md and chart.svg under results/<timestamp>/.
  * Scenarios: ingest, search, filtered, cache, http, pglite (default: all).
+ * `soak --minutes N` is a run of its own: a bounded mixed load on the server (bench/soak.ts).
  * Flags and method: bench/PERFORMANCE.md.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Logger, LogLevel } from "effect"
 import { parse, UsageError } from "./options.ts"
 import { runBench } from "./run.ts"
+import { parseSoak, runSoak } from "./soak.ts"
 
 const argv = process.argv.slice(2)
 
-const program = Effect.suspend(() => {
-  const options = parse(argv)
-  return runBench(options, {
+const soak = Effect.suspend(() => {
+  const options = parseSoak(argv)
+  return Effect.promise(() => runSoak(options))
+})
+
+const benchmark = Effect.suspend(() =>
+  runBench(parse(argv), {
     url: process.env["DATABASE_URL"],
     prefix: "bench_",
     log: (line) => console.log(line),
     write: true,
     command: `npm run bench --${argv.length > 0 ? " " + argv.join(" ") : ""}`
   })
-}).pipe(
+)
+
+const program = Effect.asVoid<unknown, Error, never>(argv[0] === "soak" ? soak : benchmark).pipe(
   Effect.catchAllDefect((defect) =>
     defect instanceof UsageError
       ? Effect.sync(() => {
@@ -30,8 +38,7 @@ const program = Effect.suspend(() => {
         process.exitCode = 2
       })
       : Effect.die(defect)
-  ),
-  Effect.asVoid
+  )
 )
 
 program.pipe(Logger.withMinimumLogLevel(LogLevel.Warning), NodeRuntime.runMain)
