@@ -3,6 +3,7 @@
  * (open, idle, waiting) kept current on every checkout and release, the acquire
  * time histogram, failed checkouts, and the pools listed for /v1/stats.
  */
+import { createServer, connect, type Server, type Socket } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Metric, Redacted } from "effect"
 import * as PgPool from "../layers/store/pgvector/PgPool.ts"
@@ -19,6 +20,47 @@ const settings = (max: number): PgPool.PoolSettings => ({
   connectTimeout: Duration.seconds(2),
   maxLifetime: Duration.minutes(5)
 })
+
+/**
+ * A TCP proxy on a port of its own to the test PostgreSQL, which can be taken
+ * down (listener closed, every connection cut: the server "refuses
+ * connections") and brought back on the same port.
+ */
+const proxy = (target: URL) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const sockets = new Set<Socket>()
+      let server: Server | undefined
+      let port = 0
+      const up = () =>
+        new Promise<void>((resolve) => {
+          server = createServer((client) => {
+            const upstream = connect(Number(target.port || 5432), target.hostname)
+            for (const s of [client, upstream]) {
+              sockets.add(s)
+              s.on("close", () => sockets.delete(s))
+              s.on("error", () => s.destroy())
+            }
+            client.pipe(upstream).pipe(client)
+          })
+          server.listen(port, "127.0.0.1", () => {
+            const address = server!.address()
+            port = typeof address === "object" && address ? address.port : 0
+            resolve()
+          })
+        })
+      const down = () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          server!.close(() => resolve())
+        })
+      await up()
+      const url = new URL(target)
+      url.port = String(port)
+      return { url: Redacted.make(url.toString()), up, down }
+    }),
+    ({ down }) => Effect.promise(() => down().catch(() => {}))
+  )
 
 const gauge = (metric: Metric.Metric.Gauge<number>, pool: string) =>
   Effect.map(Metric.value(Metric.tagged(metric, "pool", pool)), (s) => s.value)
@@ -61,6 +103,33 @@ describe.skipIf(!postgresAvailable)("pgvector connection pool", () => {
       expect((yield* Metric.value(Metric.tagged(Metrics.poolAcquireFailures, "pool", name))).count).toBe(1)
       expect(pool.acquireCounts.failures).toBe(1)
     }))
+
+  it.scopedLive("the primary's `up` goes false while it refuses connections, and true again once it answers", () =>
+    Effect.gen(function*() {
+      const url = yield* databaseUrl
+      const schema = yield* freshSchema(url)
+      const through = yield* proxy(new URL(Redacted.value(url)))
+      const store = yield* PgvectorStore.make({ url: through.url, schema, dimensions: DIMENSIONS, pool: settings(2), probeInterval: "200 millis" })
+      const registry = yield* PoolRegistry
+      const up = Effect.map(registry.readings, (pools) => pools.find((p) => p.name === "primary")?.up)
+      const upGauge = gauge(Metrics.poolUp, "primary")
+      const waitFor = (wanted: boolean) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 100 && (yield* up) !== wanted; i++) yield* Effect.sleep("50 millis")
+          return yield* up
+        })
+      yield* store.ping
+      expect(yield* up).toBe(true)
+      yield* Effect.promise(through.down)
+      // Idle: only the probe can tell.
+      expect(yield* waitFor(false)).toBe(false)
+      expect(yield* upGauge).toBe(0)
+      expect((yield* Effect.either(store.ping))._tag).toBe("Left")
+      yield* Effect.promise(through.up)
+      expect(yield* waitFor(true)).toBe(true)
+      expect(yield* upGauge).toBe(1)
+      yield* store.ping
+    }).pipe(Effect.provide(PoolRegistry.Default)))
 
   it.scoped("lists the store's primary pool with its MEMORY_POOL_* size", () =>
     Effect.gen(function*() {

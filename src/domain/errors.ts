@@ -49,7 +49,11 @@ export class DimensionMismatch extends Schema.TaggedError<DimensionMismatch>()(
 
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()(
   "StoreUnavailable",
-  { message: Schema.String },
+  {
+    message: Schema.String,
+    /** For a batch none of whose items could be stored: how many items failed with it. */
+    failedCount: Schema.optional(Schema.Int)
+  },
   HttpApiSchema.annotations({ status: 503 })
 ) {}
 

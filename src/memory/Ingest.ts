@@ -4,10 +4,13 @@
  * with bounded concurrency; the stream pulls no faster than batches complete,
  * so memory does not grow with the input. Every item gets an outcome: stored,
  * duplicate, or failed with its typed error; one bad item never loses others.
+ * A store that goes down mid-stream fails the batches it could not take
+ * (StoreUnavailable each) and the summary still answers; only a batch of which
+ * every item failed because the store is down is itself a StoreUnavailable.
  */
 import { Effect, Either, ParseResult, Schema, Stream } from "effect"
 import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
-import { Forbidden, InvalidInput } from "../domain/errors.ts"
+import { Forbidden, InvalidInput, StoreUnavailable } from "../domain/errors.ts"
 import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import type { EmbedderService } from "../ports/Embedder.ts"
@@ -118,13 +121,16 @@ export const makeIngest = (deps: {
         )
       }, { concurrency: settings.batchConcurrency }),
       Stream.runFold(
-        { stored: 0, duplicates: 0, failed: [] as Array<BatchFailure>, failedCount: 0 },
+        { stored: 0, duplicates: 0, failed: [] as Array<BatchFailure>, failedCount: 0, unavailable: 0, firstUnavailable: "" },
         (acc, outcomes) => {
           for (const o of outcomes) {
             if (o._tag === "stored") acc.stored++
             else if (o._tag === "duplicate") acc.duplicates++
             else if (o._tag === "failed") {
               acc.failedCount++
+              if (o.error._tag === "StoreUnavailable") {
+                if (acc.unavailable++ === 0) acc.firstUnavailable = o.error.message
+              }
               if (acc.failed.length < MAX_LISTED_FAILURES) {
                 acc.failed.push(new BatchFailure({ index: o.index, _tag: o.error._tag, message: o.error.message }, true))
               }
@@ -133,7 +139,16 @@ export const makeIngest = (deps: {
           return acc
         }
       ),
-      Effect.map((acc) => new BatchResult({ ...acc, failed: acc.failed.sort((a, b) => a.index - b.index) }, true)),
+      Effect.flatMap(({ firstUnavailable, unavailable, ...acc }) =>
+        acc.failedCount > 0 && unavailable === acc.failedCount && acc.stored === 0 && acc.duplicates === 0
+          ? Effect.fail(
+            new StoreUnavailable({
+              message: `none of the ${acc.failedCount} items was stored: ${firstUnavailable}`,
+              failedCount: acc.failedCount
+            })
+          )
+          : Effect.succeed(new BatchResult({ ...acc, failed: acc.failed.sort((a, b) => a.index - b.index) }, true))
+      ),
       Effect.withSpan("Memory.ingest")
     )
 

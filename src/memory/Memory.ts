@@ -26,6 +26,7 @@ import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type RecordSelector, type ScoredRecord } from "../ports/MemoryStore.ts"
 import { inSpan } from "../observability/inSpan.ts"
+import * as Metrics from "../observability/Metrics.ts"
 import { SearchStats } from "../observability/SearchStats.ts"
 import { randomUUID } from "node:crypto"
 import { chunkText } from "./Chunker.ts"
@@ -309,23 +310,26 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       return new ContextResponse(built, true)
     })
 
+    // Failures counted per operation (searches are counted by SearchStats).
+    const { counted } = Metrics
     return {
-      store: storeMemory,
-      storeMany,
+      store: counted("store", storeMemory),
+      storeMany: <E>(items: Stream.Stream<IngestItem, E>, defaults?: IngestDefaults) =>
+        Metrics.countErrors("storeMany")(storeMany(items, defaults)),
       search,
-      get,
-      update,
-      delete: remove,
-      deleteWhere,
-      ingestDocument,
-      remember,
-      recall,
-      forget,
-      addMessage,
-      history,
-      clearSession,
-      context,
-      ping: store.ping,
+      get: counted("get", get),
+      update: counted("update", update),
+      delete: counted("delete", remove),
+      deleteWhere: counted("deleteWhere", deleteWhere),
+      ingestDocument: counted("ingestDocument", ingestDocument),
+      remember: counted("remember", remember),
+      recall: counted("recall", recall),
+      forget: counted("forget", forget),
+      addMessage: counted("addMessage", addMessage),
+      history: counted("history", history),
+      clearSession: counted("clearSession", clearSession),
+      context: counted("context", context),
+      ping: Metrics.countErrors("ping")(store.ping),
       provider: store.provider,
       embedder: { model: embedder.model, dimensions: embedder.dimensions }
     } as const

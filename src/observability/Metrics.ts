@@ -75,6 +75,15 @@ export const recordError = (operation: string, error: unknown) => Metric.increme
 export const countErrors = (operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.tapError(self, (error) => recordError(operation, error))
 
+/** The operation `f`, each failure of it counted under `operation` (a name from a small fixed set). */
+export const counted = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  operation: string,
+  f: (...args: Args) => Effect.Effect<A, E, R>
+) => {
+  const count = countErrors(operation)
+  return (...args: Args): Effect.Effect<A, E, R> => count(f(...args))
+}
+
 // --- caches (copied from MemoryCache.stats by MetricsPoller) -------------------------------------------
 
 export const cacheHits = Metric.counter("agent_memory_cache_hits_total", { description: "Cache hits, by cache", incremental: true })
@@ -199,6 +208,9 @@ export const poolAcquireDuration = Metric.histogram(
 export const poolAcquireFailures = Metric.counter("agent_memory_pool_acquire_failures_total", {
   description: "Failed attempts to get a connection, by pool",
   incremental: true
+})
+export const poolUp = Metric.gauge("agent_memory_pool_up", {
+  description: "1 while the pool opens connections and its server answers, 0 since a checkout or health probe failed, by pool"
 })
 export const storeReads = Metric.counter("agent_memory_store_reads_total", {
   description: "Searches run by the pgvector store, by target (primary, or the replica's pool name) and reason",

@@ -21,7 +21,7 @@ export interface PoolReading {
   readonly acquires: number
   readonly acquireFailures: number
   readonly avgAcquireMs: number
-  /** For a replica: false while it is skipped after a failure. */
+  /** False while the pool cannot reach its server (a checkout or probe failed); for a replica also while it is skipped after a failure. */
   readonly up: boolean
 }
 

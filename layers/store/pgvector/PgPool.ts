@@ -5,9 +5,14 @@
  * ef_search / probes / search_path from its first statement at no extra round
  * trip; and to meter it: a named pool keeps the pool gauges current on every
  * checkout, release and removal, and times every checkout.
+ *
+ * Health: a metered pool is up while it can open connections and answer. Each
+ * checkout says so as it happens; a pool with no checkouts for a while is asked
+ * (`SELECT 1`) on a schedule (keepHealth), so an idle pool whose server went
+ * away does not look up.
  */
 import { SqlError } from "@effect/sql"
-import { Duration, Effect, Metric, Redacted } from "effect"
+import { Duration, Effect, Metric, Redacted, Schedule } from "effect"
 import Pg from "pg"
 import * as Metrics from "../../../src/observability/Metrics.ts"
 
@@ -64,6 +69,10 @@ export class MeteredPool extends Pg.Pool {
   private readonly gauges: ReadonlyArray<readonly [Metric.Metric.Gauge<number>, () => number]>
   private readonly acquireDuration: Metric.Metric.Histogram<number>
   private readonly acquireFailures: Metric.Metric.Counter<number>
+  private readonly upGauge: Metric.Metric.Gauge<number>
+  private healthy = true
+  /** performance.now() of the last checkout outcome or probe answer. */
+  private lastHeard = performance.now()
 
   constructor(config: Pg.PoolConfig, readonly poolName: string) {
     super(config)
@@ -74,6 +83,8 @@ export class MeteredPool extends Pg.Pool {
     ]
     this.acquireDuration = Metric.tagged(Metrics.poolAcquireDuration, "pool", poolName)
     this.acquireFailures = Metric.tagged(Metrics.poolAcquireFailures, "pool", poolName)
+    this.upGauge = Metric.tagged(Metrics.poolUp, "pool", poolName)
+    this.upGauge.unsafeUpdate(1, [])
     // pg-pool emits before it moves the client between its lists: look once it has.
     const later = () => queueMicrotask(() => this.refreshGauges())
     this.on("acquire", later).on("release", later).on("remove", later).on("connect", later)
@@ -81,6 +92,23 @@ export class MeteredPool extends Pg.Pool {
 
   refreshGauges(): void {
     for (const [gauge, read] of this.gauges) gauge.unsafeUpdate(read(), [])
+  }
+
+  /** False since the last checkout or probe failed, until one succeeds. */
+  get up(): boolean {
+    return this.healthy
+  }
+
+  /** Milliseconds since a checkout or probe last told whether the server answers. */
+  get silentForMs(): number {
+    return performance.now() - this.lastHeard
+  }
+
+  markHealth(up: boolean): void {
+    this.lastHeard = performance.now()
+    if (up === this.healthy) return
+    this.healthy = up
+    this.upGauge.unsafeUpdate(up ? 1 : 0, [])
   }
 
   get acquireCounts(): AcquireCounts {
@@ -95,6 +123,7 @@ export class MeteredPool extends Pg.Pool {
       const ms = performance.now() - started
       this.counts.acquires++
       this.counts.totalMs += ms
+      this.markHealth(!failed)
       if (failed) {
         this.counts.failures++
         this.acquireFailures.unsafeUpdate(1, [])
@@ -124,8 +153,30 @@ export class MeteredPool extends Pg.Pool {
   /** Zeroes the gauges: a closed pool holds nothing. */
   clearGauges(): void {
     for (const [gauge] of this.gauges) gauge.unsafeUpdate(0, [])
+    this.upGauge.unsafeUpdate(0, [])
   }
 }
+
+/**
+ * Asks the pool `SELECT 1` every `interval` in which no checkout said whether
+ * the server answers (a busy pool is judged by its checkouts, so the probe never
+ * queues behind real work). A probe with no answer within `timeout` is a failure.
+ * Runs until the scope closes.
+ */
+export const keepHealth = (pool: MeteredPool, options: { readonly interval: Duration.Duration; readonly timeout: Duration.Duration }) =>
+  Effect.suspend(() =>
+    pool.silentForMs < Duration.toMillis(options.interval)
+      ? Effect.void
+      : Effect.tryPromise(() => pool.query("SELECT 1")).pipe(
+        Effect.timeout(options.timeout),
+        Effect.match({ onFailure: () => pool.markHealth(false), onSuccess: () => pool.markHealth(true) })
+      )
+  ).pipe(
+    Effect.repeat(Schedule.spaced(options.interval)),
+    Effect.interruptible,
+    Effect.forkScoped,
+    Effect.asVoid
+  )
 
 /** host:port of a connection URL, for stats and logs (never the credentials). */
 export const addressOf = (url: Redacted.Redacted): string => {

@@ -7,7 +7,8 @@
  * With read replicas (DATABASE_REPLICA_URLS), each gets a pool and a SQL store
  * of its own and ReplicaRouter sends searches to them; everything else stays on
  * the primary. Pools are metered (PgPool) and listed in the PoolRegistry when
- * one is provided.
+ * one is provided; each pool's health is kept current by its checkouts and, when
+ * idle, a probe every MEMORY_POOL_PROBE_INTERVAL.
  */
 import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
@@ -35,6 +36,8 @@ export interface PgvectorStoreOptions {
   readonly replicas?: ReadonlyArray<Redacted.Redacted> | undefined
   /** How long a replica whose search failed is skipped (default 5 seconds). */
   readonly replicaRetryAfter?: Duration.DurationInput | undefined
+  /** How often an idle pool is asked whether its server answers (default 5 seconds). */
+  readonly probeInterval?: Duration.DurationInput | undefined
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -151,10 +154,14 @@ export const make = (options: PgvectorStoreOptions) =>
       retryAfter: options.replicaRetryAfter ?? Duration.seconds(5)
     })
 
+    const probe = { interval: Duration.decode(options.probeInterval ?? Duration.seconds(5)), timeout: pool.connectTimeout }
+    yield* PgPool.keepHealth(primary.pool, probe)
+    for (const replica of replicas) yield* PgPool.keepHealth(replica.pool, probe)
+
     const registry = yield* Effect.serviceOption(PoolRegistry)
     if (Option.isSome(registry)) {
       yield* registry.value.register(
-        reading(primary.pool, { name: "primary", role: "primary", address: PgPool.addressOf(options.url), up: () => true })
+        reading(primary.pool, { name: "primary", role: "primary", address: PgPool.addressOf(options.url), up: () => primary.pool.up })
       )
       for (const replica of replicas) {
         yield* registry.value.register(
@@ -162,7 +169,7 @@ export const make = (options: PgvectorStoreOptions) =>
             name: replica.name,
             role: "replica",
             address: PgPool.addressOf(replica.url),
-            up: () => router.isUp(replica.name)
+            up: () => replica.pool.up && router.isUp(replica.name)
           })
         )
       }
@@ -202,7 +209,8 @@ export const config = (dimensions: number): Config.Config<PgvectorStoreOptions> 
     pool: poolConfig,
     schema: Config.string("MEMORY_PG_SCHEMA").pipe(Config.withDefault("public")),
     replicas: replicasConfig,
-    replicaRetryAfter: duration("MEMORY_REPLICA_RETRY_AFTER", Duration.seconds(5))
+    replicaRetryAfter: duration("MEMORY_REPLICA_RETRY_AFTER", Duration.seconds(5)),
+    probeInterval: duration("MEMORY_POOL_PROBE_INTERVAL", Duration.seconds(5))
   })
 
 export const layerConfig = (options: Config.Config<PgvectorStoreOptions>) =>

@@ -3,7 +3,7 @@
  * `pgvector` provider (a server through @effect/sql-pg) and the `pglite`
  * provider (embedded) both use this, with the same SQL.
  */
-import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import { SqlClient, SqlError, type Statement } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { DimensionMismatch, DuplicateContent, IdConflict, StoreUnavailable } from "../../../src/domain/errors.ts"
 import { MemoryRecord, type MemoryKind } from "../../../src/domain/Memory.ts"
@@ -55,6 +55,18 @@ const COLUMNS = "namespace, id, kind, content, content_hash, tags, metadata, ses
 
 const causeMessage = (error: SqlError.SqlError) => (error.cause instanceof Error ? error.cause.message : error.message)
 const failed = (what: string) => (error: SqlError.SqlError) => new StoreUnavailable({ message: `${what}: ${causeMessage(error)}` })
+/**
+ * A transaction whose COMMIT or ROLLBACK fails (the connection dropped, e.g.
+ * pg_terminate_backend or a server crash) dies in @effect/sql; here it is the
+ * StoreUnavailable it is: the write was not acknowledged and may be retried.
+ */
+const inTransaction = (sql: SqlClient.SqlClient, what: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  sql.withTransaction(self).pipe(
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof SqlError.SqlError ? Option.some(Effect.fail(failed(what)(defect))) : Option.none()
+    ),
+    Effect.catchIf((e): e is SqlError.SqlError => e instanceof SqlError.SqlError, (e) => Effect.fail(failed(what)(e)))
+  )
 const isUniqueViolation = (error: SqlError.SqlError) =>
   typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
 
@@ -178,8 +190,7 @@ export const make = (options: SqlStoreOptions) =>
 
     const insert: MemoryStoreService["insert"] = (items) =>
       (items.length === 0 ? Effect.succeed([]) : insertAll(items)).pipe(
-        sql.withTransaction,
-        Effect.catchTag("SqlError", (e) => Effect.fail(failed("insert failed")(e))),
+        inTransaction(sql, "insert failed"),
         span("insert", { "memory.count": items.length })
       )
 
@@ -188,8 +199,7 @@ export const make = (options: SqlStoreOptions) =>
         yield* sql`DELETE FROM memories WHERE ${where(selector)}`
         return items.length === 0 ? [] : yield* insertAll(items)
       }).pipe(
-        sql.withTransaction,
-        Effect.catchTag("SqlError", (e) => Effect.fail(failed("replace failed")(e))),
+        inTransaction(sql, "replace failed"),
         span("replace", { "memory.namespace": selector.namespace, "memory.count": items.length })
       )
 
