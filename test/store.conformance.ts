@@ -9,6 +9,7 @@ import { filterTree } from "../src/domain/Filter.ts"
 import { MemoryStore } from "../src/ports/MemoryStore.ts"
 import { MemoryRecord } from "../src/domain/Memory.ts"
 import { DIMENSIONS, newNamespace, newRecord, unit } from "./support/records.ts"
+import { bm25Scores } from "./support/bm25.ts"
 
 export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<MemoryStore, E>) =>
   layer(storeLayer, { timeout: 120_000 })(`Store conformance: ${name}`, (it) => {
@@ -278,6 +279,118 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         for (const h of hits) expect(h.score).toBeGreaterThan(0)
         expect(yield* store.keywordSearch({ namespace, text: "?!", k: 5 })).toEqual([])
         expect(yield* store.keywordSearch({ namespace: newNamespace(), text: "E4012", k: 5 })).toEqual([])
+      }))
+
+    it.effect("ranks keyword hits by BM25: term frequency saturates, shorter records weigh more, rarer terms weigh more", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const docs = [
+          "kiwi kiwi kiwi banana",
+          "kiwi banana",
+          "kiwi banana cherry grape melon lemon",
+          "banana banana",
+          "mango banana"
+        ]
+        yield* store.insert(docs.map((content, i) => newRecord({ content, namespace }, unit(i))))
+        const ranked = (text: string) =>
+          store.keywordSearch({ namespace, text, k: 10 }).pipe(Effect.map((hits) => hits.map((h) => [h.record.content, h.score] as const)))
+        const kiwi = yield* ranked("kiwi")
+        expect(kiwi.map(([c]) => c)).toEqual([docs[0], docs[1], docs[2]])
+        // Saturation: three times the word is worth less than three times the score.
+        expect(kiwi[0]![1] / kiwi[1]![1]).toBeGreaterThan(1)
+        expect(kiwi[0]![1] / kiwi[1]![1]).toBeLessThan(3)
+        // The rare word outweighs the common one.
+        const mixed = yield* ranked("mango kiwi")
+        expect(mixed[0]![0]).toBe("mango banana")
+        // Exactly BM25 (k1, b, idf over the namespace), scaled into [0, 1).
+        for (const text of ["kiwi", "mango kiwi", "banana cherry", "kiwis and bananas"]) {
+          const expected = bm25Scores(docs, text)
+          const got = yield* ranked(text)
+          expect(got.map(([c]) => c).sort()).toEqual(expected.map((e) => e.content).sort())
+          const byContent = new Map(expected.map((e) => [e.content, e.score]))
+          got.forEach(([content, score], i) => {
+            expect(score).toBeCloseTo(byContent.get(content)!, 9)
+            if (i > 0) expect(score).toBeLessThanOrEqual(got[i - 1]![1])
+          })
+        }
+        // Statistics are per namespace: another namespace's records change nothing here.
+        yield* store.insert([newRecord({ content: "kiwi kiwi", namespace: newNamespace() }, unit(0))])
+        const again = yield* ranked("mango kiwi")
+        again.forEach(([, score], i) => expect(score).toBeCloseTo(mixed[i]![1], 9))
+      }))
+
+    it.effect("keeps keyword statistics exact through insert, dedup, update, delete, deleteWhere, replace, a failed batch and the sweep", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        // What the namespace holds (expired records count until the sweep removes them).
+        const stored = new Map<string, string>()
+        const check = Effect.gen(function*() {
+          const held = [...stored.values()]
+          for (const text of ["alpha", "beta gamma", "alpha delta epsilon", "zeta"]) {
+            const got = yield* store.keywordSearch({ namespace, text, k: 50 })
+            const expected = bm25Scores(held, text).filter((e) => !e.content.startsWith("expired"))
+            expect(got.map((h) => h.record.content).sort()).toEqual(expected.map((e) => e.content).sort())
+            const byContent = new Map(expected.map((e) => [e.content, e.score]))
+            for (const h of got) expect(h.score).toBeCloseTo(byContent.get(h.record.content)!, 9)
+          }
+        })
+        const add = (...items: ReadonlyArray<ReturnType<typeof newRecord>>) =>
+          Effect.gen(function*() {
+            const outcomes = yield* store.insert(items)
+            outcomes.forEach((o) => stored.set(o.record.id, o.record.content))
+            return outcomes
+          })
+        const a = newRecord({ content: "alpha beta", namespace }, unit(0))
+        const b = newRecord({ content: "alpha alpha gamma delta", namespace }, unit(1))
+        const c = newRecord({ content: "beta epsilon zeta zeta", namespace }, unit(2))
+        yield* add(a, b, c)
+        yield* check
+        // A duplicate changes nothing.
+        const [dup] = yield* add(newRecord({ content: "alpha beta", namespace }, unit(0)))
+        expect(dup!.deduplicated).toBe(true)
+        yield* check
+        // New content: its old terms go, its new ones come; other fields leave the statistics alone.
+        yield* store.update(namespace, b.record.id, {
+          content: { text: "gamma gamma epsilon", hash: "h-b2", embedding: unit(1), model: "test" },
+          updatedAt: new Date()
+        })
+        stored.set(b.record.id, "gamma gamma epsilon")
+        yield* check
+        yield* store.update(namespace, b.record.id, { tags: ["t"], updatedAt: new Date() })
+        yield* check
+        // A batch that fails stores nothing and counts nothing.
+        const clash = newRecord({ content: "zeta alpha other", namespace, id: a.record.id }, unit(3))
+        const failed = yield* Effect.exit(store.insert([newRecord({ content: "alpha innocent", namespace }, unit(4)), clash]))
+        expect(Exit.isFailure(failed)).toBe(true)
+        yield* check
+        expect(yield* store.delete(namespace, c.record.id)).toBe(true)
+        stored.delete(c.record.id)
+        yield* check
+        const g1 = newRecord({ content: "delta delta zeta", namespace, metadata: { group: 1 } }, unit(5))
+        const g2 = newRecord({ content: "epsilon alpha", namespace, metadata: { group: 1 } }, unit(6))
+        yield* add(g1, g2)
+        yield* check
+        expect(yield* store.deleteWhere({ namespace, filter: filterTree({ group: 1 }) })).toBe(2)
+        stored.delete(g1.record.id)
+        stored.delete(g2.record.id)
+        yield* check
+        const chunk = (content: string, i: number) =>
+          newRecord({ content, namespace, kind: "knowledge", metadata: { documentId: "doc", position: i } }, unit(i))
+        yield* add(chunk("alpha zeta one", 0), chunk("beta zeta two", 1))
+        yield* check
+        const selector = { namespace, kinds: ["knowledge" as const], filter: filterTree({ documentId: "doc" }) }
+        for (const [id, content] of [...stored]) if (content.includes("zeta") && /one|two/.test(content)) stored.delete(id)
+        const replaced = yield* store.replace(selector, [chunk("gamma zeta three", 0)])
+        replaced.forEach((o) => stored.set(o.record.id, o.record.content))
+        yield* check
+        const expired = newRecord({ content: "expired alpha zeta", namespace, expiresAt: new Date(Date.now() - 1000) }, unit(7))
+        yield* add(expired)
+        yield* check
+        expect(yield* store.deleteExpired).toBeGreaterThanOrEqual(1)
+        stored.delete(expired.record.id)
+        yield* check
       }))
 
     it.effect("updates fields, keeps the id, and refuses content another record holds", () =>

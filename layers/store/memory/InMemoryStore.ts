@@ -1,13 +1,15 @@
 /**
  * The `memory` store: records in process memory with exact (brute-force)
- * cosine search over Float32Array and a small word-match ranking for keyword
- * search. For tests and small sets; nothing survives a restart. Every operation
+ * cosine search over Float32Array and BM25 keyword search ranked as the SQL
+ * stores rank it. For tests and small sets; nothing survives a restart. Every operation
  * runs synchronously, so each is atomic.
  */
 import { Effect, Layer, Option } from "effect"
 import { DimensionMismatch, DuplicateContent, IdConflict } from "../../../src/domain/errors.ts"
 import { matches } from "../../../src/domain/Filter.ts"
 import { MemoryRecord } from "../../../src/domain/Memory.ts"
+import * as Bm25 from "../Bm25.ts"
+import { englishTerms } from "./EnglishTerms.ts"
 import {
   type InsertOutcome,
   type KvEntry,
@@ -22,6 +24,8 @@ interface Entry {
   readonly record: MemoryRecord
   readonly embedding: Float32Array
   readonly norm: number
+  /** The content's terms and their frequencies, for keyword search. */
+  readonly terms: Map<string, number>
 }
 
 interface Space {
@@ -42,7 +46,16 @@ const norm = (v: Float32Array) => {
 }
 
 const dedupKey = (record: MemoryRecord) => `${record.kind}:${record.contentHash}`
-const words = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
+
+/** A record's time, as the SQL stores' RECORD_TIME: when it happened if the caller said, else when stored. */
+const recordTime = (record: MemoryRecord) => (record.occurredAt ?? record.createdAt).getTime()
+
+const entryOf = (record: MemoryRecord, embedding: Float32Array): Entry => ({
+  record,
+  embedding,
+  norm: norm(embedding),
+  terms: englishTerms(record.content)
+})
 
 export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
   const { dimensions } = options
@@ -66,6 +79,8 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
     if (!live(r.expiresAt, now)) return false
     if (selector.kinds && selector.kinds.length > 0 && !selector.kinds.includes(r.kind)) return false
     if (selector.sessionId !== undefined && r.sessionId !== selector.sessionId) return false
+    if (selector.since !== undefined && recordTime(r) < selector.since.getTime()) return false
+    if (selector.until !== undefined && recordTime(r) > selector.until.getTime()) return false
     if (selector.tags && selector.tags.length > 0) {
       const has = (t: string) => r.tags.includes(t)
       if (selector.tagMatch === "any" ? !selector.tags.some(has) : !selector.tags.every(has)) return false
@@ -108,7 +123,7 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
           }
         }
         if (staged.has(key) || existing(record.namespace, record.id)) return Effect.fail(IdConflict.of(record.namespace, record.id))
-        staged.set(key, { record, embedding, norm: norm(embedding) })
+        staged.set(key, entryOf(record, embedding))
         if (record.kind !== "message") stagedContent.set(`${record.namespace}\u0000${dedupKey(record)}`, record.id)
         outcomes.push({ record, deduplicated: false })
       }
@@ -118,6 +133,9 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
       }
       for (const entry of staged.values()) {
         drop(entry.record.namespace, entry.record.id)
+        // An expired record holding the same content goes, as in the SQL stores (it no longer counts in keyword statistics).
+        const holder = entry.record.kind === "message" ? undefined : space(entry.record.namespace).byContent.get(dedupKey(entry.record))
+        if (holder !== undefined && holder !== entry.record.id) drop(entry.record.namespace, holder)
         space(entry.record.namespace).byId.set(entry.record.id, entry)
         if (entry.record.kind !== "message") space(entry.record.namespace).byContent.set(dedupKey(entry.record), entry.record.id)
       }
@@ -151,7 +169,7 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
       }
       const embedding = patch.content?.embedding ?? entry.embedding
       drop(namespace, id)
-      s.byId.set(id, { record, embedding, norm: norm(embedding) })
+      s.byId.set(id, patch.content ? entryOf(record, embedding) : { ...entry, record })
       if (record.kind !== "message") s.byContent.set(dedupKey(record), id)
       return Effect.succeed(Option.some(record))
     })
@@ -173,24 +191,43 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
       return Effect.succeed(hits.sort((a, b) => b.score - a.score).slice(0, query.k))
     })
 
-  /** Words weighed by rarity among the selected records (BM25's idf), as the SQL stores do. */
+  /**
+   * BM25 with the SQL stores' parameters and statistics: document frequencies
+   * and the average length over the whole namespace (expired records included
+   * until the sweep removes them, as the SQL stores' triggers count them), the
+   * same tie-break (newer first, then id).
+   */
   const keywordSearch: MemoryStoreService["keywordSearch"] = (query) =>
     Effect.sync(() => {
-      const terms = [...new Set(words(query.text))].slice(0, 32)
-      const docs = selected(query).map((entry) => ({ entry, words: new Set(words(entry.record.content)) }))
-      const n = Math.max(1, docs.length)
-      const idf = terms.map((t) => {
-        const df = docs.filter((d) => d.words.has(t)).length
-        return Math.log(1 + (n - df + 0.5) / (df + 0.5))
-      })
-      const totalWeight = idf.reduce((a, b) => a + b, 0)
+      const all = [...(spaces.get(query.namespace)?.byId.values() ?? [])]
+      if (all.length === 0) return []
+      const queryTerms = [...englishTerms(query.text).keys()]
+      const df = new Map<string, number>()
+      let lengths = 0
+      for (const entry of all) {
+        lengths += entry.terms.size
+        for (const t of queryTerms) if (entry.terms.has(t)) df.set(t, (df.get(t) ?? 0) + 1)
+      }
+      const terms = [...df].map(([term, n]) => ({ term, df: n, idf: Bm25.idf(all.length, n) }))
+        .sort((a, b) => a.df - b.df || (a.term < b.term ? -1 : 1))
+        .slice(0, Bm25.MAX_QUERY_TERMS)
+      if (terms.length === 0) return []
+      const averageLength = Math.max(1, lengths / all.length)
+      const scale = Bm25.normaliser(terms)
       const hits: Array<ScoredRecord> = []
-      for (const { entry, words: present } of docs) {
-        const weight = terms.reduce((sum, t, i) => (present.has(t) ? sum + idf[i]! : sum), 0)
-        if (weight > 0) hits.push({ record: entry.record, score: weight / totalWeight })
+      for (const entry of all.filter(selects(query, Date.now()))) {
+        let score = 0
+        for (const t of terms) {
+          const tf = entry.terms.get(t.term)
+          if (tf !== undefined) score += Bm25.termScore(t.idf, tf, entry.terms.size, averageLength)
+        }
+        if (score > 0) hits.push({ record: entry.record, score: score / scale })
       }
       return hits
-        .sort((a, b) => b.score - a.score || b.record.createdAt.getTime() - a.record.createdAt.getTime())
+        .sort((a, b) =>
+          b.score - a.score || b.record.createdAt.getTime() - a.record.createdAt.getTime() ||
+          (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0)
+        )
         .slice(0, query.k)
     })
 
@@ -217,7 +254,10 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
       Effect.sync(() =>
         selected(selector)
           .map((e) => e.record)
-          .sort((a, b) => (a.createdAt.getTime() - b.createdAt.getTime()) * (newestFirst ? -1 : 1))
+          .sort((a, b) =>
+            (recordTime(a) - recordTime(b) || a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) *
+            (newestFirst ? -1 : 1)
+          )
           .slice(0, limit)
       ),
     search,

@@ -15,7 +15,9 @@ import type {
   RecordSelector,
   ScoredRecord
 } from "../../../src/ports/MemoryStore.ts"
+import * as Bm25 from "../Bm25.ts"
 import { compileFilter } from "./filterSql.ts"
+import { RECORD_TIME, TEXT_SEARCH_CONFIG } from "./migrations.ts"
 import { textArrayLiteral } from "./pgText.ts"
 import type { VectorType } from "./SqlStoreConfig.ts"
 
@@ -40,6 +42,7 @@ interface Row {
   readonly created_at: Date
   readonly updated_at: Date
   readonly expires_at: Date | null
+  readonly occurred_at: Date | null
 }
 
 interface KvRow {
@@ -51,7 +54,14 @@ interface KvRow {
   readonly expires_at: Date | null
 }
 
-const COLUMNS = "namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding_model, created_at, updated_at, expires_at"
+/** Records the rarest query terms may bring before the common ones are left to MaxScore. */
+const CANDIDATE_BUDGET = 2000
+
+/** A tsquery matching any of these lexemes, each quoted as tsquery's input syntax wants (no stemming again). */
+const tsquery = (lexemes: ReadonlyArray<string>) =>
+  lexemes.map((l) => "'" + l.replace(/\\/g, "\\\\").replace(/'/g, "''") + "'").join(" | ")
+
+const COLUMNS = "namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding_model, created_at, updated_at, expires_at, occurred_at"
 
 const causeMessage = (error: SqlError.SqlError) => (error.cause instanceof Error ? error.cause.message : error.message)
 const failed = (what: string) => (error: SqlError.SqlError) => new StoreUnavailable({ message: `${what}: ${causeMessage(error)}` })
@@ -105,6 +115,7 @@ export const make = (options: SqlStoreOptions) =>
         createdAt: row.created_at,
         updatedAt: row.updated_at,
         expiresAt: row.expires_at,
+        occurredAt: row.occurred_at,
         embeddingModel: row.embedding_model,
         embeddingDimensions: dimensions
       }, true)
@@ -113,6 +124,7 @@ export const make = (options: SqlStoreOptions) =>
       vector.length === dimensions ? Effect.void : Effect.fail(DimensionMismatch.of(dimensions, vector.length, where))
 
     const live = sql`(expires_at IS NULL OR expires_at > now())`
+    const recordTime = sql.literal(RECORD_TIME)
 
     /** The selector as WHERE conditions; all values are parameters. */
     const where = (selector: RecordSelector): Statement.Fragment => {
@@ -124,6 +136,9 @@ export const make = (options: SqlStoreOptions) =>
       }
       if (selector.sessionId !== undefined) conditions.push(sql`session_id = ${selector.sessionId}`)
       if (selector.filter) conditions.push(compileFilter(sql, selector.filter))
+      // The indexed expression itself (memories_time), so the planner can use the index.
+      if (selector.since !== undefined) conditions.push(sql`${recordTime} >= ${selector.since}`)
+      if (selector.until !== undefined) conditions.push(sql`${recordTime} <= ${selector.until}`)
       return sql.and(conditions)
     }
 
@@ -137,12 +152,12 @@ export const make = (options: SqlStoreOptions) =>
         const values = items.map(({ embedding, record: r }) =>
           sql`(${r.namespace}, ${r.id}, ${r.kind}, ${r.content}, ${r.contentHash}, ${textArrayLiteral(r.tags)}::text[],
             ${JSON.stringify(r.metadata)}::jsonb, ${r.sessionId}, ${vectorParam(embedding)}, ${r.embeddingModel},
-            ${r.createdAt}, ${r.updatedAt}, ${r.expiresAt})`
+            ${r.createdAt}, ${r.updatedAt}, ${r.expiresAt}, ${r.occurredAt})`
         )
         // Only what tells whose row it is: the rows we inserted are the records we hold.
         const inserted = yield* sql<{ readonly id: string; readonly kind: string; readonly content_hash: string }>`
           INSERT INTO memories (namespace, id, kind, content, content_hash, tags, metadata,
-            session_id, embedding, embedding_model, created_at, updated_at, expires_at)
+            session_id, embedding, embedding_model, created_at, updated_at, expires_at, occurred_at)
           VALUES ${sql.csv(values)} ON CONFLICT DO NOTHING RETURNING id, kind, content_hash`
         const byId = new Map(inserted.map((row) => [row.id, row]))
         const skipped = items.filter((i) => !byId.has(i.record.id))
@@ -181,7 +196,8 @@ export const make = (options: SqlStoreOptions) =>
           else groups.set(item.record.namespace, [item])
         }
         const byItem = new Map<NewRecord, InsertOutcome>()
-        for (const [namespace, group] of groups) {
+        // Namespaces in order: the statistics triggers lock each namespace's row, and two batches must take them alike.
+        for (const [namespace, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
           const outcomes = yield* insertNamespace(namespace, group)
           group.forEach((item, i) => byItem.set(item, outcomes[i]!))
         }
@@ -256,7 +272,8 @@ export const make = (options: SqlStoreOptions) =>
 
     const list: MemoryStoreService["list"] = (selector, { limit, newestFirst }) =>
       sql<Row>`SELECT ${columns} FROM memories WHERE ${where(selector)}
-        ORDER BY created_at ${sql.literal(newestFirst ? "DESC" : "ASC")}, id LIMIT ${limit}`.pipe(
+        ORDER BY ${recordTime} ${sql.literal(newestFirst ? "DESC" : "ASC")}, created_at ${sql.literal(newestFirst ? "DESC" : "ASC")}, id
+        LIMIT ${limit}`.pipe(
         Effect.map((rows) => rows.map(toRecord)),
         Effect.mapError(failed("list failed")),
         span("list", { "memory.namespace": selector.namespace })
@@ -280,7 +297,8 @@ export const make = (options: SqlStoreOptions) =>
         const rows = yield* sql<Row & { readonly score: number }>`
           SELECT ${columns}, 1 - (${distance}) AS score FROM memories WHERE ${where(query)}
           ORDER BY ${distance} LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
-        const filtered = query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined
+        const filtered = query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined ||
+          query.since !== undefined || query.until !== undefined
         if (rows.length >= query.k || !filtered) return scored(rows, query.minScore)
         // A selective filter can exhaust the index scan before k rows pass it: an exact scan of
         // the filtered rows (the `+ 0` keeps the planner off the vector index) finds them all.
@@ -291,34 +309,66 @@ export const make = (options: SqlStoreOptions) =>
       }).pipe(span("search", { "memory.namespace": query.namespace, "memory.k": query.k }))
 
     /**
-     * Full-text search that weighs each query word by its rarity among the
-     * selected records (BM25's idf; PostgreSQL's own ranks have no idf), so an
-     * exact rare identifier outranks many matches of common words. The score is
-     * the share of the query's weight a record matches, in [0, 1].
+     * BM25 over the namespace's term statistics (kept by triggers, see
+     * migrations.ts): one small read of the query terms' document frequencies,
+     * then the candidates from the GIN index, rarest terms first (MaxScore: a
+     * record matching only common terms is not scored once it cannot reach the
+     * top k), scored in SQL from the stored tsvector, and only the top k rows
+     * read in full.
      */
     const keywordSearch: MemoryStoreService["keywordSearch"] = (query) =>
       Effect.gen(function*() {
+        const statistics = yield* sql<{ readonly term: string; readonly df: number; readonly docs: number; readonly lexemes: number }>`
+          SELECT q.term, coalesce(t.df, 0)::float8 AS df, s.docs::float8 AS docs, s.lexemes::float8 AS lexemes
+          FROM (SELECT DISTINCT term FROM unnest(tsvector_to_array(to_tsvector(${sql.literal(`'${TEXT_SEARCH_CONFIG}'`)}, ${query.text}))) AS term) q
+          JOIN memory_doc_stats s ON s.namespace = ${query.namespace}
+          LEFT JOIN memory_term_stats t ON t.namespace = ${query.namespace} AND t.term = q.term`
+        const docs = statistics[0]?.docs ?? 0
+        const terms: Array<Bm25.WeightedTerm> = statistics
+          .filter((row) => row.df > 0)
+          .map((row) => ({ term: row.term, df: row.df, idf: Bm25.idf(docs, row.df) }))
+          .sort((a, b) => a.df - b.df || (a.term < b.term ? -1 : 1))
+          .slice(0, Bm25.MAX_QUERY_TERMS)
+        if (docs <= 0 || terms.length === 0) return []
+        const averageLength = Math.max(1, statistics[0]!.lexemes / docs)
+        const termList = textArrayLiteral(terms.map((t) => t.term))
+        const weights = `{${terms.map((t) => t.idf).join(",")}}`
         const selected = where(query)
-        const rows = yield* sql<Row & { readonly score: number }>`
-          WITH terms AS (
-            SELECT quote_literal(t)::tsquery AS q FROM unnest(tsvector_to_array(to_tsvector('simple', ${query.text}))) AS t LIMIT 32
-          ),
-          total AS (SELECT greatest(count(*), 1)::float8 AS n FROM (SELECT 1 FROM memories WHERE ${selected} LIMIT 100000) s),
-          weights AS (
-            SELECT terms.q, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
-            FROM terms, total, LATERAL (
-              SELECT count(*)::float8 AS n FROM (SELECT 1 FROM memories WHERE ${selected} AND content_tsv @@ terms.q LIMIT 100000) s
-            ) df
-          ),
-          anyterm AS (SELECT (SELECT string_agg(q::text, ' | ') FROM terms)::tsquery AS q)
-          SELECT ${columns},
-            (SELECT coalesce(sum(w.idf), 0) FROM weights w WHERE memories.content_tsv @@ w.q)
-              / nullif((SELECT sum(idf) FROM weights), 0) AS score
-          FROM memories, anyterm
-          WHERE ${selected} AND anyterm.q IS NOT NULL AND content_tsv @@ anyterm.q
-          ORDER BY score DESC, created_at DESC LIMIT ${query.k}`.pipe(Effect.mapError(failed("keyword search failed")))
-        return scored(rows, 0)
-      }).pipe(span("keywordSearch", { "memory.namespace": query.namespace, "memory.k": query.k }))
+        // Our own finite numbers, as literals: the planner sees constants, and no parameter needs a type guessed.
+        const float = (n: number) => sql.literal(`${n}::float8`)
+        const rank = (candidates: ReadonlyArray<Bm25.WeightedTerm>) =>
+          sql<Row & { readonly score: number }>`
+            WITH ranked AS (
+              SELECT m.namespace, m.id, m.created_at AS ranked_at, (
+                SELECT sum(w.idf * x.tf * ${float(Bm25.K1 + 1)} / (x.tf + ${float(Bm25.K1)} * (1 - ${float(Bm25.B)} + ${float(Bm25.B)} * length(m.content_tsv) / ${float(averageLength)})))
+                FROM (
+                  SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1)::float8 AS tf
+                  FROM unnest(ts_filter(setweight(m.content_tsv, 'A', ${termList}::text[]), '{a}')) u
+                ) x JOIN unnest(${termList}::text[], ${weights}::float8[]) AS w(term, idf) ON w.term = x.lexeme
+              ) AS score
+              FROM memories m
+              WHERE ${selected} AND m.content_tsv @@ ${tsquery(candidates.map((t) => t.term))}::tsquery
+              ORDER BY score DESC, m.created_at DESC, m.id COLLATE "C" LIMIT ${query.k}
+            )
+            SELECT ${columns}, ranked.score FROM ranked JOIN memories USING (namespace, id)
+            ORDER BY ranked.score DESC, ranked.ranked_at DESC, id COLLATE "C"`
+        let candidates = Bm25.rarestWithin(terms, Math.max(CANDIDATE_BUDGET, 20 * query.k))
+        let rows = yield* rank(candidates)
+        if (candidates.length < terms.length) {
+          // Scored all the records the rare terms find; the rest need scoring only if they could still beat the k-th.
+          const kth = rows.length >= query.k ? Number(rows[query.k - 1]!.score) : 0
+          const needed = Bm25.essentialTerms(terms, kth)
+          if (needed.length > candidates.length) {
+            candidates = needed
+            rows = yield* rank(candidates)
+          }
+        }
+        const scale = Bm25.normaliser(terms)
+        return scored(rows.map((row) => ({ ...row, score: Number(row.score) / scale })), 0)
+      }).pipe(
+        Effect.mapError(failed("keyword search failed")),
+        span("keywordSearch", { "memory.namespace": query.namespace, "memory.k": query.k })
+      )
 
     const deleteExpired: MemoryStoreService["deleteExpired"] = Effect.gen(function*() {
       const records = yield* sql`DELETE FROM memories WHERE expires_at <= now() RETURNING 1`
