@@ -3,6 +3,8 @@
  * with the pgvector extension. It uses @effect/sql-pg's compiler, so statements
  * written for a PostgreSQL server run here unchanged. PGlite has one session:
  * a semaphore gives each statement, or a whole transaction, the session alone.
+ * A data directory on disk is locked for this process while open (DataDirLock):
+ * a second process fails at once instead of corrupting it.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { vector } from "@electric-sql/pglite-pgvector"
@@ -10,6 +12,7 @@ import { Reactivity } from "@effect/experimental"
 import { SqlClient, SqlConnection, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Stream } from "effect"
+import * as DataDirLock from "./DataDirLock.ts"
 
 export interface PgliteClientOptions {
   /** A directory for the data, or `memory://` to keep it in RAM. */
@@ -20,8 +23,12 @@ export class Pglite extends Context.Tag("agent-memory/Pglite")<Pglite, PGlite>()
 
 const sqlError = (message: string) => (cause: unknown) => new SqlError.SqlError({ cause, message })
 
+/** A directory on disk (not `memory://` nor a browser store) needs the lock. */
+const onDisk = (dataDir: string) => !/^[a-z]+:\/\//.test(dataDir) || dataDir.startsWith("file://")
+
 export const make = (options: PgliteClientOptions) =>
   Effect.gen(function*() {
+    if (onDisk(options.dataDir)) yield* DataDirLock.acquire(options.dataDir.replace(/^file:\/\//, ""))
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => PGlite.create({ dataDir: options.dataDir, extensions: { vector } }),
@@ -62,7 +69,9 @@ export const make = (options: PgliteClientOptions) =>
     return { client, db }
   })
 
-export const layer = (options: PgliteClientOptions): Layer.Layer<SqlClient.SqlClient | Pglite, SqlError.SqlError> =>
+export const layer = (
+  options: PgliteClientOptions
+): Layer.Layer<SqlClient.SqlClient | Pglite, SqlError.SqlError | DataDirLock.DataDirLocked | DataDirLock.DataDirLockFailed> =>
   Layer.scopedContext(
     Effect.map(make(options), ({ client, db }) => Context.make(SqlClient.SqlClient, client).pipe(Context.add(Pglite, db)))
   )

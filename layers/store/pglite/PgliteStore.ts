@@ -56,7 +56,11 @@ const counting = (store: MemoryStoreService, changed: { count: number }): Memory
 export const make = (options: PgliteStoreOptions) =>
   Effect.gen(function*() {
     const { client } = yield* PgliteClient.make({ dataDir: options.dataDir }).pipe(
-      Effect.mapError((e) => new StoreUnavailable({ message: `${e.message}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}` }))
+      Effect.mapError((e) =>
+        new StoreUnavailable({
+          message: e._tag === "DataDirLocked" ? e.message : `${e.message}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
+        })
+      )
     )
     return yield* makeWith(client, options)
   })
