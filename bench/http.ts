@@ -97,7 +97,7 @@ const withServer = async <A>(
   use: (base: string) => Promise<A>
 ) => {
   const port = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "layers/main.ts"], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
     env: {

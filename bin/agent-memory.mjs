@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// The `agent-memory` command: runs the TypeScript sources through tsx (no build step).
-import { register } from "tsx/esm/api"
+// The `agent-memory` command. From the package: the build (dist/). From a clone of the
+// repository with its dev dependencies: the TypeScript sources through tsx, so an edit
+// takes effect without a build.
+import { existsSync } from "node:fs"
 
-register()
-await import("../src/cli/main.ts")
+const sources = new URL("../layers/cli.ts", import.meta.url)
+const tsx = new URL("../node_modules/tsx/package.json", import.meta.url)
+
+if (existsSync(sources) && existsSync(tsx)) {
+  const { register } = await import("tsx/esm/api")
+  register()
+  await import(sources.href)
+} else {
+  await import("../dist/layers/cli.js")
+}

@@ -1,29 +1,28 @@
 /**
- * agent-memory as a library for other Effect applications:
+ * agent-memory's core, the package root (`agent-memory`): the service tags, the
+ * domain schemas and typed errors, and the plugin contract. It loads no driver
+ * or SDK: the layers that implement the ports come from their own subpaths
+ * (`agent-memory/layers` for the stack as configured, `agent-memory/store/pglite`,
+ * `agent-memory/embedder/openai`, …), so an app loads only the providers it uses.
  *
  *   import * as AgentMemory from "agent-memory"
+ *   import * as MemoryLayers from "agent-memory/layers"
  *   const program = Effect.gen(function*() {
  *     const memory = yield* AgentMemory.Memory
  *     yield* memory.store(new AgentMemory.StoreMemoryRequest({ content: "…" }))
  *   })
- *   program.pipe(Effect.provide(AgentMemory.layerConfig()))
+ *   await Effect.runPromise(program.pipe(Effect.provide(MemoryLayers.layerConfig())))
  */
 export * from "./domain/errors.ts"
 export * from "./domain/Filter.ts"
 export * from "./domain/Memory.ts"
 export * from "./domain/Search.ts"
 export { Memory } from "./memory/Memory.ts"
+export { type MemorySettingsShape, MemorySettings } from "./memory/MemorySettings.ts"
 export { Embedder, type EmbedderService } from "./ports/Embedder.ts"
+export * from "./ports/MemoryCache.ts"
 export * from "./ports/MemoryStore.ts"
 export type * from "./plugins/Plugin.ts"
 export { PluginLoadError } from "./plugins/PluginRegistry.ts"
 export { Api } from "./http/Api.ts"
-export * as HttpServer from "./http/Server.ts"
 export * as ConfigFile from "./config/ConfigFile.ts"
-
-export { layer, layerConfig, providerConfig, type ProviderChoice, type StartupError } from "../layers/app.ts"
-export { builtins } from "../layers/builtins.ts"
-export * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
-export * as InMemoryStore from "../layers/store/memory/InMemoryStore.ts"
-export * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
-export * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"

@@ -1,10 +1,16 @@
 /**
  * agent-memory embedded in another Effect program, as a library: the memory
- * layers provided with Layer.provide, Memory used directly, no HTTP.
+ * layers provided with Layer.provide, Memory used directly, no HTTP. The imports
+ * are the package's subpaths (agent-memory, agent-memory/layers,
+ * agent-memory/embedder/local, agent-memory/store/pglite) at their sources;
+ * test/packaging.test.ts runs README's example against the packed build.
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as AgentMemory from "../src/index.ts"
+import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
+import * as MemoryLayers from "../layers/app.ts"
+import * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
 
 // The application's own service, which uses Memory.
 class Assistant extends Effect.Service<Assistant>()("example/Assistant", {
@@ -21,9 +27,9 @@ class Assistant extends Effect.Service<Assistant>()("example/Assistant", {
   })
 }) {}
 
-const MemoryLive = AgentMemory.layer({
-  embedder: AgentMemory.HashingEmbedder.layer({ dimensions: 512 }),
-  store: ({ dimensions }) => AgentMemory.PgliteStore.layer({ dataDir: "memory://", dimensions })
+const MemoryLive = MemoryLayers.layer({
+  embedder: HashingEmbedder.layer({ dimensions: 512 }),
+  store: ({ dimensions }) => PgliteStore.layer({ dataDir: "memory://", dimensions })
 })
 
 const AppLive = Assistant.Default.pipe(Layer.provide(MemoryLive))

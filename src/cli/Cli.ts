@@ -4,24 +4,25 @@
  * same configuration as the server (environment and MEMORY_CONFIG).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
-import * as AgentMemory from "../../layers/app.ts"
+import { Config, Console, Data, Effect, Layer, Option } from "effect"
 import { ContextRequest } from "../domain/Context.ts"
 import { MemoryKind } from "../domain/Memory.ts"
 import { SearchMode, SearchRequest } from "../domain/Search.ts"
-import { DocumentRequest } from "../domain/Document.ts"
-import * as Server from "../http/Server.ts"
 import { Memory } from "../memory/Memory.ts"
-import { fileItems, listSources, readText } from "./ingestSources.ts"
-import { makeProgress } from "./Progress.ts"
+import { CliStack } from "./CliStack.ts"
+import { localTarget, remoteTarget, runIngest } from "./IngestCommand.ts"
 
 const namespace = Options.text("namespace").pipe(Options.withAlias("n"), Options.optional, Options.withDescription("namespace (default: default)"))
 const orUndefined = <A>(o: Option.Option<A>) => Option.getOrUndefined(o)
 
-const serve = Command.make("serve", {}, () =>
-  Layer.launch(
-    Layer.unwrapEffect(Effect.map(Server.serverConfig, Server.layer)).pipe(Layer.provide(AgentMemory.layerConfig()))
-  )).pipe(Command.withDescription("run the HTTP server (as npm start does)"))
+/** The configured memory stack for a command (`settings`: its tuning flags). */
+const withMemory = (settings?: Parameters<CliStack["Type"]["memory"]>[0]) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(CliStack, (stack) => Effect.provide(effect, stack.memory(settings)))
+
+const serve = Command.make("serve", {}, () => Effect.flatMap(CliStack, (stack) => Layer.launch(stack.server))).pipe(
+  Command.withDescription("run the HTTP server (as npm start does)")
+)
 
 const ingest = Command.make(
   "ingest",
@@ -30,60 +31,23 @@ const ingest = Command.make(
     namespace,
     kind: Options.choice("kind", MemoryKind.literals).pipe(Options.optional, Options.withDescription("memory (one record per text file) or knowledge (documents, the default for text files)")),
     batchSize: Options.integer("batch-size").pipe(Options.optional),
-    concurrency: Options.integer("concurrency").pipe(Options.optional)
+    concurrency: Options.integer("concurrency").pipe(Options.optional),
+    url: Options.text("url").pipe(
+      Options.optional,
+      Options.withDescription("send the data through a running server (http://HOST:PORT) instead of opening the store here")
+    )
   },
-  (args) =>
-    Effect.gen(function*() {
-      const memory = yield* Memory
-      const sources = yield* listSources(args.paths)
-      const ns = orUndefined(args.namespace)
-      const kind = orUndefined(args.kind)
-      const totals = { stored: 0, duplicates: 0, failed: 0, chunks: 0, files: 0 }
-      const failures: Array<string> = []
-      const progress = makeProgress("ingesting", sources.length)
-      for (const source of sources) {
-        if (source._tag === "ndjson") {
-          const result = yield* memory.storeMany(fileItems(source.path), { namespace: ns, kind })
-          totals.stored += result.stored
-          totals.duplicates += result.duplicates
-          totals.failed += result.failedCount
-          failures.push(...result.failed.slice(0, 20).map((f) => `${source.path} item ${f.index}: ${f._tag}: ${f.message}`))
-        } else {
-          const content = yield* readText(source.path)
-          const outcome = kind === "memory" || kind === "message"
-            ? memory.store({ content, namespace: ns, kind, metadata: { source: source.relativePath } } as never).pipe(
-              Effect.map((r) => ({ stored: r.deduplicated ? 0 : 1, duplicates: r.deduplicated ? 1 : 0, chunks: 0 }))
-            )
-            : memory.ingestDocument(
-              new DocumentRequest({ content, id: source.relativePath.replace(/[^A-Za-z0-9_.:@/-]/g, "_").slice(0, 128), title: source.relativePath, source: source.relativePath, namespace: ns })
-            ).pipe(Effect.map((d) => ({ stored: d.chunks - d.duplicates, duplicates: d.duplicates, chunks: d.chunks })))
-          const result = yield* Effect.either(outcome)
-          if (result._tag === "Right") {
-            totals.stored += result.right.stored
-            totals.duplicates += result.right.duplicates
-            totals.chunks += result.right.chunks
-          } else {
-            totals.failed++
-            failures.push(`${source.path}: ${result.left._tag}: ${result.left.message}`)
-          }
-        }
-        totals.files++
-        progress.advance()
-      }
-      const seconds = progress.finish()
-      for (const line of failures) yield* Console.error(line)
-      yield* Console.log(
-        `ingested ${totals.files} source${totals.files === 1 ? "" : "s"} in ${seconds.toFixed(1)} s: ` +
-          `${totals.stored} stored, ${totals.duplicates} duplicates, ${totals.failed} failed` +
-          (totals.chunks > 0 ? ` (${totals.chunks} document chunks)` : "")
-      )
-      if (totals.failed > 0) process.exitCode = 1
-    }).pipe(
-      Effect.provide(AgentMemory.layerConfig([], {
+  (args) => {
+    const options = { namespace: orUndefined(args.namespace), kind: orUndefined(args.kind) }
+    if (Option.isSome(args.url)) return Effect.asVoid(runIngest(remoteTarget(args.url.value), args.paths, options))
+    return Effect.flatMap(Memory, (memory) => runIngest(localTarget(memory), args.paths, options)).pipe(
+      Effect.asVoid,
+      withMemory({
         ...Option.match(args.batchSize, { onNone: () => ({}), onSome: (batchSize) => ({ batchSize }) }),
         ...Option.match(args.concurrency, { onNone: () => ({}), onSome: (batchConcurrency) => ({ batchConcurrency }) })
-      }))
+      })
     )
+  }
 ).pipe(Command.withDescription("store files, folders or NDJSON (- for standard input)"))
 
 const search = Command.make(
@@ -104,7 +68,7 @@ const search = Command.make(
       for (const [i, hit] of response.hits.entries()) {
         yield* Console.log(`${String(i + 1).padStart(2)}. ${hit.score.toFixed(3)}  ${hit.content.replace(/\s+/g, " ").slice(0, 160)}`)
       }
-    }).pipe(Effect.provide(AgentMemory.layerConfig()))
+    }).pipe(withMemory())
 ).pipe(Command.withDescription("find memories"))
 
 const context = Command.make(
@@ -120,7 +84,7 @@ const context = Command.make(
       }))
       yield* Console.log(built.text)
       yield* Console.error(`(${built.tokenCount} tokens, ${built.sources.length} sources)`)
-    }).pipe(Effect.provide(AgentMemory.layerConfig()))
+    }).pipe(withMemory())
 ).pipe(Command.withDescription("build a prompt context for a query"))
 
 const migrate = Command.make("migrate", {}, () =>
@@ -128,23 +92,49 @@ const migrate = Command.make("migrate", {}, () =>
     const memory = yield* Memory
     yield* memory.ping
     yield* Console.log(`schema up to date (${memory.provider})`)
-  }).pipe(Effect.provide(AgentMemory.layerConfig()))).pipe(Command.withDescription("bring the store's schema and vector index up to date"))
+  }).pipe(withMemory())).pipe(Command.withDescription("bring the store's schema and vector index up to date"))
+
+/** `agent-memory stats` could not read a server's statistics. */
+export class StatsUnavailable extends Data.TaggedError("StatsUnavailable")<{ readonly message: string }> {}
+
+// The server's own HOST and PORT (as serve binds them), so `stats` finds the server started with the same environment.
+const serverUrl = Config.all({
+  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.port("PORT").pipe(Config.withDefault(8080))
+}).pipe(Config.map(({ host, port }) => {
+  // A wildcard bind is reached on loopback; an IPv6 literal needs brackets in a URL.
+  const reach = host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "::1" : host
+  return `http://${reach.includes(":") ? `[${reach}]` : reach}:${port}`
+}))
 
 const stats = Command.make(
   "stats",
-  { url: Options.text("url").pipe(Options.withDefault("http://127.0.0.1:8080")) },
+  { url: Options.text("url").pipe(Options.optional, Options.withDescription("the server (default: http://HOST:PORT)")) },
   (args) =>
-    Effect.tryPromise({
-      try: async () => JSON.stringify(await (await fetch(`${args.url}/v1/stats`)).json(), null, 2),
-      catch: (e) => new Error(`no answer from ${args.url}: ${(e as Error).message}`)
-    }).pipe(Effect.flatMap(Console.log))
+    Effect.gen(function*() {
+      const url = Option.isSome(args.url) ? args.url.value.replace(/\/+$/, "") : yield* serverUrl
+      const text = yield* Effect.tryPromise({
+        try: async () => {
+          const response = await fetch(`${url}/v1/stats`)
+          const body = await response.text()
+          if (!response.ok) throw new Error(`${response.status} ${body}`)
+          return JSON.stringify(JSON.parse(body), null, 2)
+        },
+        catch: (e) => {
+          // fetch's own message is "fetch failed"; the reason (ECONNREFUSED, …) is its cause.
+          const reason = e instanceof Error ? (e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message) : String(e)
+          return new StatsUnavailable({ message: `no statistics from ${url}: ${reason}` })
+        }
+      })
+      yield* Console.log(text)
+    })
 ).pipe(Command.withDescription("a running server's statistics"))
 
+// Listed for --help; layers/cli.ts hands `bench …` to the benchmark before parsing, flags and all.
 const bench = Command.make("bench", { scenarios: Args.text({ name: "scenario" }).pipe(Args.repeated) }, (args) =>
-  Effect.promise(async () => {
-    process.argv = [process.argv[0]!, "bench", ...args.scenarios]
-    await import("../../bench/main.ts")
-  })).pipe(Command.withDescription("run the benchmarks (npm run bench)"))
+  Effect.flatMap(CliStack, (stack) => stack.bench(args.scenarios)).pipe(
+    Effect.flatMap((code) => Effect.sync(() => void (process.exitCode = code)))
+  )).pipe(Command.withDescription("run the benchmarks (npm run bench)"))
 
 export const cli = Command.make("agent-memory").pipe(
   Command.withSubcommands([serve, ingest, search, context, migrate, stats, bench])

@@ -1,4 +1,4 @@
-/** Runs the real server process (`tsx src/main.ts`, as `npm start` does) for tests. */
+/** Runs the real server process (`tsx layers/main.ts`: the sources of what `npm start` runs) for tests. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { Effect } from "effect"
@@ -19,7 +19,7 @@ export interface RunningServer {
 }
 
 const tsx = new URL("../../node_modules/.bin/tsx", import.meta.url).pathname
-const main = new URL("../../src/main.ts", import.meta.url).pathname
+const main = new URL("../../layers/main.ts", import.meta.url).pathname
 
 const launch = (env: Record<string, string>) => {
   const child = spawn(tsx, [main], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
