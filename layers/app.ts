@@ -20,6 +20,10 @@ import type { MemoryStore } from "../src/ports/MemoryStore.ts"
 import type { Plugin, ProviderStartError, StoreContext } from "../src/plugins/Plugin.ts"
 import { loadPlugin, makeRegistry, type PluginLoadError } from "../src/plugins/PluginRegistry.ts"
 import { builtins } from "./builtins.ts"
+import * as Prometheus from "../otel/Prometheus.ts"
+import type { MetricsText } from "../src/observability/MetricsText.ts"
+
+export { builtins }
 import * as TieredCache from "./cache/TieredCache.ts"
 
 export type StartupError = ProviderStartError | PluginLoadError
@@ -50,6 +54,7 @@ export type Services =
   | PoolRegistry
   | Monitor.Monitor
   | MetricsPoller.MetricsPoller
+  | MetricsText
 
 /**
  * The memory stack from explicit provider layers: Memory over the store, the
@@ -82,7 +87,8 @@ export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never>(op
     Layer.provideMerge(store),
     Layer.provideMerge(embedder),
     // Stores register their pools here for /v1/stats.
-    Layer.provideMerge(PoolRegistry.Default)
+    Layer.provideMerge(PoolRegistry.Default),
+    Layer.provideMerge(Prometheus.layer)
   )
 }
 

@@ -8,7 +8,8 @@
  */
 import { Metrics, Resource } from "@effect/opentelemetry"
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
-import { Config, Effect, Option } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
+import { MetricsText } from "../src/observability/MetricsText.ts"
 
 /** The Content-Type of the text format (version 0.0.4, what every Prometheus scrapes). */
 export const contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -26,3 +27,6 @@ export const text: Effect.Effect<string> = Effect.gen(function*() {
   const { resourceMetrics } = yield* Effect.promise(() => producer.collect())
   return serializer.serialize(resourceMetrics)
 })
+
+/** The MetricsText port (GET /metrics) implemented with this serializer. */
+export const layer: Layer.Layer<MetricsText> = Layer.succeed(MetricsText, { contentType, render: text })

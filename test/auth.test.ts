@@ -36,7 +36,7 @@ layer(serverLayerWith({ MEMORY_API_KEYS_FILE: keysFile }), { timeout: 60_000 })(
       expect(other.body).toMatchObject({ _tag: "Forbidden", namespace: "globex" })
       expect((yield* withBearer("GET", `/v1/memories/${stored.body.id}?namespace=globex`, ACME)).status).toBe(403)
       expect((yield* withBearer("GET", `/v1/memories/${stored.body.id}`, ACME)).status).toBe(200)
-      expect((yield* withBearer("PUT", "/v1/kv/k?namespace=globex", ACME, { value: 1, namespace: "globex" })).status).toBe(403)
+      expect((yield* withBearer("PUT", "/v1/kv/k", ACME, { value: 1, namespace: "globex" })).status).toBe(403)
       const batch = yield* withBearer("POST", "/v1/memories/batch", ACME, {
         items: [{ content: "mine" }, { content: "theirs", namespace: "globex" }]
       })

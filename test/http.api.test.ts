@@ -8,7 +8,8 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
   it.effect("POST /v1/memories/batch takes {items} and reports each item's outcome", () =>
     Effect.gen(function*() {
       const namespace = newNamespace()
-      const result = yield* post(`/v1/memories/batch?namespace=${namespace}`, {
+      const result = yield* post("/v1/memories/batch", {
+        namespace,
         items: [
           { content: "first fact" },
           { content: "" },
@@ -112,7 +113,8 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
       const namespace = newNamespace()
       const filler = Array.from({ length: 30 }, (_, i) =>
         `The payment service reported a connection error while the database was failing over, attempt ${i}`)
-      yield* post(`/v1/memories/batch?namespace=${namespace}`, {
+      yield* post("/v1/memories/batch", {
+        namespace,
         items: [...filler.map((content) => ({ content })), { content: "Incident note: XK-7731 means the ledger lock timed out" }]
       })
       const query = "payment service connection error XK-7731"
@@ -134,7 +136,8 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
       const namespace = newNamespace()
       const a = yield* post("/v1/memories", { namespace, content: "The office is on the third floor", metadata: { topic: "office", v: 1 } })
       yield* post("/v1/memories", { namespace, content: "Parking is free after six", metadata: { topic: "parking", v: 1 } })
-      const patched = yield* send("PATCH", `/v1/memories/${a.body.id}?namespace=${namespace}`, {
+      const patched = yield* send("PATCH", `/v1/memories/${a.body.id}`, {
+        namespace,
         content: "The office moved to the seventh floor",
         metadata: { topic: "office", v: 2 },
         ttlSeconds: 3600
@@ -144,8 +147,8 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
       expect(patched.body.expiresAt).not.toBeNull()
       const found = yield* post("/v1/search", { namespace, query: "seventh floor", k: 1 })
       expect(found.body.hits[0].id).toBe(a.body.id)
-      expect((yield* send("PATCH", `/v1/memories/nope?namespace=${namespace}`, { tags: ["x"] })).status).toBe(404)
-      const dup = yield* send("PATCH", `/v1/memories/${a.body.id}?namespace=${namespace}`, { content: "Parking is free after six" })
+      expect((yield* send("PATCH", "/v1/memories/nope", { namespace, tags: ["x"] })).status).toBe(404)
+      const dup = yield* send("PATCH", `/v1/memories/${a.body.id}`, { namespace, content: "Parking is free after six" })
       expect(dup.status).toBe(409)
       expect(dup.body._tag).toBe("DuplicateContent")
       expect((yield* post("/v1/memories/delete", { namespace })).status).toBe(400)

@@ -98,11 +98,14 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
       for (const [path, body, expected] of cases) {
         const response = yield* post(path, body)
         expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(400)
-        expect(response.body._tag).toBe("HttpApiDecodeError")
+        expect(response.body._tag).toBe("InvalidInput")
+        expect(response.body.message).not.toContain("\n")
         expect(response.body.message, JSON.stringify(body).slice(0, 80)).toContain(expected)
       }
       const notJson = yield* postRaw("/v1/memories", "{content: nope")
       expect(notJson.status).toBe(400)
+      expect(notJson.body).toMatchObject({ _tag: "InvalidInput" })
+      expect(notJson.body.message).toContain("the body is not JSON")
       const found = yield* post("/v1/search", { query: "ok", namespace, k: 10 })
       expect(found.body.hits).toEqual([])
     }))

@@ -15,7 +15,7 @@ import * as Monitor from "../src/monitor/Monitor.ts"
 import * as Readings from "../src/monitor/Readings.ts"
 import * as Metrics from "../src/observability/Metrics.ts"
 import * as MetricsPoller from "../src/observability/MetricsPoller.ts"
-import { ObservabilityApi } from "../src/observability/ObservabilityApi.ts"
+import { MetricsApi, ObservabilityApi } from "../src/observability/ObservabilityApi.ts"
 import { type PoolReading, PoolRegistry } from "../src/observability/PoolRegistry.ts"
 import { SearchStats, StatsReport } from "../src/observability/SearchStats.ts"
 import { MemoryCache } from "../src/ports/MemoryCache.ts"
@@ -153,18 +153,19 @@ describe("MetricsPoller", () => {
 
 // --- the endpoints, with the handlers as Handlers.ts is to write them ---------------------------------
 
-class TestApi extends HttpApi.make("test").add(ObservabilityApi) {}
+class TestApi extends HttpApi.make("test").add(ObservabilityApi).prefix("/v1").add(MetricsApi) {}
 
 const ObservabilityLive = HttpApiBuilder.group(TestApi, "observability", (handlers) =>
   Effect.gen(function*() {
     const stats = yield* SearchStats
     const monitor = yield* Monitor.Monitor
-    const poller = yield* MetricsPoller.MetricsPoller
     return handlers
       .handle("stats", () => stats.report)
       .handleRaw("alerts", ({ request }) => AlertsResponse.respond(monitor, request))
-      .handle("metrics", () => Effect.zipRight(poller.refresh, Prometheus.text))
   }))
+
+const MetricsLive = HttpApiBuilder.group(TestApi, "metrics", (handlers) =>
+  Effect.map(MetricsPoller.MetricsPoller, (poller) => handlers.handle("metrics", () => Effect.zipRight(poller.refresh, Prometheus.text))))
 
 describe("observability endpoints", () => {
   it.scopedLive("serve /v1/stats, /v1/alerts (JSON and server-sent events) and /metrics", () =>
@@ -179,7 +180,7 @@ describe("observability endpoints", () => {
         Layer.provide(readings)
       )
       const app = HttpApiBuilder.serve().pipe(
-        Layer.provide(HttpApiBuilder.api(TestApi).pipe(Layer.provide(ObservabilityLive))),
+        Layer.provide(HttpApiBuilder.api(TestApi).pipe(Layer.provide([ObservabilityLive, MetricsLive]))),
         Layer.provideMerge(Layer.mergeAll(SearchStats.Default, monitorLayer, MetricsPoller.MetricsPoller.Default)),
         Layer.provideMerge(cacheLayer),
         Layer.provideMerge(NodeHttpServer.layerTest)

@@ -2,16 +2,20 @@
 import { Schema } from "effect"
 import { MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId } from "./Memory.ts"
 import { Message } from "./Session.ts"
+import { storableText } from "./Storable.ts"
+import { strict } from "./Strict.ts"
+import { orderedRange, TimeRangeFields } from "./TimeRange.ts"
 
-export const TEMPLATE_PLACEHOLDERS = ["query", "memories", "knowledge", "history", "sources"] as const
+export const TEMPLATE_PLACEHOLDERS = ["query", "now", "memories", "knowledge", "earlier", "history", "sources"] as const
 
 const weight = (name: string) =>
   Schema.Number.pipe(Schema.between(0, 1, { message: () => `${name} must be between 0 and 1` }))
 
-export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest")({
+export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest")(strict(Schema.Struct({
   query: Schema.String.pipe(
     Schema.filter((s) => s.trim().length > 0, { message: () => "query must not be empty" }),
-    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` })
+    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` }),
+    storableText
   ),
   namespace: Schema.optional(Namespace),
   sessionId: Schema.optional(SessionId),
@@ -21,15 +25,25 @@ export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest
   /** Share of the budget for personal memories, against knowledge. */
   personalWeight: Schema.optional(weight("personalWeight")),
   knowledgeWeight: Schema.optional(weight("knowledgeWeight")),
+  /** Share for the relevant earlier turns of the conversation (messages found by the query). */
+  conversationWeight: Schema.optional(weight("conversationWeight")),
+  /**
+   * Which messages the query searches for relevant earlier turns: the whole namespace's
+   * conversations (default), only this session's, or none.
+   */
+  searchMessages: Schema.optional(Schema.Literal("namespace", "session", "none")),
+  /** Only items whose time (occurredAt, else createdAt) is in this window, ISO 8601. */
+  ...TimeRangeFields,
   historyLimit: Schema.optional(
     Schema.Int.pipe(Schema.between(0, 200, { message: () => "historyLimit must be a whole number from 0 to 200" }))
   ),
   includeSources: Schema.optional(Schema.Boolean),
   minScore: Schema.optional(Schema.Number.pipe(Schema.between(0, 1, { message: () => "minScore must be between 0 and 1" }))),
-  /** With placeholders {{query}} {{memories}} {{knowledge}} {{history}} {{sources}}. */
+  /** With placeholders {{query}} {{now}} {{memories}} {{knowledge}} {{earlier}} {{history}} {{sources}}. */
   template: Schema.optional(
     Schema.String.pipe(
       Schema.maxLength(20_000),
+      storableText,
       Schema.filter((t) => {
         const unknown = [...t.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((m) => m[1]!).find((name) =>
           !(TEMPLATE_PLACEHOLDERS as ReadonlyArray<string>).includes(name)
@@ -39,7 +53,7 @@ export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest
       })
     )
   )
-}) {}
+}).pipe(Schema.filter(orderedRange)))) {}
 
 export class ContextSource extends Schema.Class<ContextSource>("ContextSource")({
   /** The number the text cites, e.g. [1]. */
@@ -53,10 +67,25 @@ export class ContextSource extends Schema.Class<ContextSource>("ContextSource")(
   position: Schema.NullOr(Schema.Int)
 }) {}
 
+/** One item the text holds: which record, in which section, of what time. */
+export class ContextItem extends Schema.Class<ContextItem>("ContextItem")({
+  id: Schema.String,
+  section: Schema.Literal("memories", "knowledge", "earlier", "recent"),
+  /** Its time as shown: occurredAt, else createdAt. */
+  at: Schema.Date,
+  /** The search score, for found items (null for the recent turns). */
+  score: Schema.NullOr(Schema.Number)
+}) {}
+
 export class ContextResponse extends Schema.Class<ContextResponse>("ContextResponse")({
   text: Schema.String,
   sources: Schema.Array(ContextSource),
   /** Tokens of `text`, counted with the tokenizer (MEMORY_TOKENIZER). */
   tokenCount: Schema.Int,
-  history: Schema.Array(Message)
+  /** The recent turns in the text, oldest first. */
+  history: Schema.Array(Message),
+  /** The earlier turns the query found that are in the text, in the order they were said. */
+  earlier: Schema.Array(Message),
+  /** Every item in the text. */
+  items: Schema.Array(ContextItem)
 }) {}

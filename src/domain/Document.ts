@@ -1,6 +1,8 @@
 /** Documents: long text stored as knowledge chunks that cite their source. */
 import { Schema } from "effect"
 import { MemoryId, Metadata, Namespace, Tags } from "./Memory.ts"
+import { storableText } from "./Storable.ts"
+import { strict } from "./Strict.ts"
 
 export const MAX_DOCUMENT_LENGTH = 5_000_000
 export const DEFAULT_CHUNK_SIZE = 1000
@@ -9,13 +11,14 @@ export const DEFAULT_CHUNK_OVERLAP = 150
 const DocumentFields = Schema.Struct({
   content: Schema.String.pipe(
     Schema.filter((s) => s.trim().length > 0, { message: () => "content must not be empty" }),
-    Schema.maxLength(MAX_DOCUMENT_LENGTH, { message: () => `a document is at most ${MAX_DOCUMENT_LENGTH} characters` })
+    Schema.maxLength(MAX_DOCUMENT_LENGTH, { message: () => `a document is at most ${MAX_DOCUMENT_LENGTH} characters` }),
+    storableText
   ),
   /** Re-ingesting the same id replaces the document's chunks. */
   id: Schema.optional(MemoryId),
-  title: Schema.optional(Schema.String.pipe(Schema.maxLength(1000))),
-  source: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
-  type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+  title: Schema.optional(Schema.String.pipe(Schema.maxLength(1000), storableText)),
+  source: Schema.optional(Schema.String.pipe(Schema.maxLength(2000), storableText)),
+  type: Schema.optional(Schema.String.pipe(Schema.maxLength(100), storableText)),
   metadata: Schema.optional(Metadata),
   tags: Schema.optional(Tags),
   /** Characters per chunk. */
@@ -29,7 +32,7 @@ const DocumentFields = Schema.Struct({
 })
 
 export class DocumentRequest extends Schema.Class<DocumentRequest>("DocumentRequest")(
-  DocumentFields.pipe(
+  strict(DocumentFields).pipe(
     Schema.filter((d) =>
       (d.chunkOverlap ?? DEFAULT_CHUNK_OVERLAP) < (d.chunkSize ?? DEFAULT_CHUNK_SIZE) / 2 ||
       "chunkOverlap must be less than half of chunkSize"

@@ -15,6 +15,7 @@
  * - `$contains`: an array field holds the scalar, or a string field contains the string.
  */
 import { Either, Schema } from "effect"
+import { jsonProblem } from "./Storable.ts"
 
 export type Scalar = string | number | boolean | null
 
@@ -116,7 +117,7 @@ export const parseFilter = (input: unknown): Either.Either<FilterNode, string> =
 
 /** The wire form: a JSON object, checked by `parseFilter`. */
 export const MetadataFilter = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
-  Schema.filter((f) => Either.match(parseFilter(f), { onLeft: (message) => message, onRight: () => true })),
+  Schema.filter((f) => Either.match(parseFilter(f), { onLeft: (message) => message, onRight: () => jsonProblem(f, ["filter"]) ?? true })),
   Schema.annotations({
     identifier: "MetadataFilter",
     description: "{field: value} equality, $eq $ne $gt $gte $lt $lte $in $nin $exists $contains per field, $and $or $not"

@@ -3,6 +3,9 @@
  * The same schemas validate HTTP bodies, CLI input and library calls.
  */
 import { Schema } from "effect"
+import { storableJson, storableText } from "./Storable.ts"
+import { strictStruct } from "./Strict.ts"
+import { Instant } from "./TimeRange.ts"
 
 /** Longest content accepted in one record; longer text belongs in a document (chunked). */
 export const MAX_CONTENT_LENGTH = 65_536
@@ -28,7 +31,8 @@ export const MemoryId = identifier("id", 128)
 export const SessionId = identifier("sessionId", 128)
 export const Tag = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a tag must not be empty" }),
-  Schema.maxLength(64, { message: () => "a tag is at most 64 characters" })
+  Schema.maxLength(64, { message: () => "a tag is at most 64 characters" }),
+  storableText
 )
 export const Tags = Schema.Array(Tag).pipe(
   Schema.maxItems(MAX_TAGS, { message: () => `at most ${MAX_TAGS} tags` })
@@ -38,11 +42,13 @@ export const Content = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "content must not be empty" }),
   Schema.maxLength(MAX_CONTENT_LENGTH, {
     message: () => `content is at most ${MAX_CONTENT_LENGTH} characters (store longer text as a document)`
-  })
+  }),
+  storableText
 )
 
 /** Free-form JSON attached to a record; filtered on with `filter`. */
 export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
+  storableJson,
   Schema.filter((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, {
     message: () => `metadata is at most ${MAX_METADATA_BYTES} bytes of JSON`
   })
@@ -62,11 +68,13 @@ export class MemoryRecord extends Schema.Class<MemoryRecord>("MemoryRecord")({
   updatedAt: Schema.Date,
   expiresAt: Schema.NullOr(Schema.Date),
   embeddingModel: Schema.String,
-  embeddingDimensions: Schema.Int
+  embeddingDimensions: Schema.Int,
+  /** When what the record tells happened (a message's real time), if the caller said; time filters use it before createdAt. */
+  occurredAt: Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
 }) {}
 
 /** What POST /v1/memories and `Memory.store` take. */
-export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreMemoryRequest")({
+export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreMemoryRequest")(strictStruct({
   content: Content,
   namespace: Schema.optional(Namespace),
   sessionId: Schema.optional(SessionId),
@@ -76,8 +84,10 @@ export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreM
   ttlSeconds: Schema.optional(
     Schema.Int.pipe(Schema.between(1, 10 * 365 * 24 * 3600, { message: () => "ttlSeconds must be a whole number of seconds from 1 to 10 years" }))
   ),
-  id: Schema.optional(MemoryId)
-}) {}
+  id: Schema.optional(MemoryId),
+  /** When it happened, if not now (ISO 8601): since/until and recency go by it. */
+  occurredAt: Schema.optional(Instant)
+})) {}
 
 /** A stored record as answered by the API: the record plus whether it already existed. */
 export class StoredMemory extends MemoryRecord.extend<StoredMemory>("StoredMemory")({
@@ -85,7 +95,9 @@ export class StoredMemory extends MemoryRecord.extend<StoredMemory>("StoredMemor
 }) {}
 
 /** What PATCH /v1/memories/{id} and `Memory.update` take: the fields to change. New content is re-embedded. */
-export class UpdateMemoryRequest extends Schema.Class<UpdateMemoryRequest>("UpdateMemoryRequest")({
+export class UpdateMemoryRequest extends Schema.Class<UpdateMemoryRequest>("UpdateMemoryRequest")(strictStruct({
+  /** Which namespace the record is in (not a change: records do not move). */
+  namespace: Schema.optional(Namespace),
   content: Schema.optional(Content),
   kind: Schema.optional(MemoryKind),
   tags: Schema.optional(Tags),
@@ -94,4 +106,4 @@ export class UpdateMemoryRequest extends Schema.Class<UpdateMemoryRequest>("Upda
   ttlSeconds: Schema.optional(
     Schema.NullOr(Schema.Int.pipe(Schema.between(1, 10 * 365 * 24 * 3600, { message: () => "ttlSeconds must be a whole number of seconds from 1 to 10 years, or null" })))
   )
-}) {}
+})) {}

@@ -1,6 +1,9 @@
 /** Search requests and answers. */
 import { Schema } from "effect"
 import { MetadataFilter } from "./Filter.ts"
+import { storableText } from "./Storable.ts"
+import { strict } from "./Strict.ts"
+import { orderedRange, Recency, TimeRangeFields } from "./TimeRange.ts"
 import { MAX_K, MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId, Tags } from "./Memory.ts"
 
 export const DEFAULT_K = 10
@@ -9,10 +12,11 @@ export const DEFAULT_K = 10
 export const SearchMode = Schema.Literal("vector", "keyword", "hybrid")
 export type SearchMode = typeof SearchMode.Type
 
-export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")({
+export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(strict(Schema.Struct({
   query: Schema.String.pipe(
     Schema.filter((s) => s.trim().length > 0, { message: () => "query must not be empty" }),
-    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` })
+    Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` }),
+    storableText
   ),
   namespace: Schema.optional(Namespace),
   k: Schema.optional(
@@ -27,8 +31,12 @@ export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(
   tags: Schema.optional(Tags),
   tagMatch: Schema.optional(Schema.Literal("all", "any")),
   kinds: Schema.optional(Schema.Array(MemoryKind)),
-  sessionId: Schema.optional(SessionId)
-}) {}
+  sessionId: Schema.optional(SessionId),
+  /** Inclusive bounds on each record's time (occurredAt, else createdAt), ISO 8601. */
+  ...TimeRangeFields,
+  /** Boost recent records: score × (1 + weight·2^(−age/halfLife)) / (1 + weight). */
+  recency: Schema.optional(Recency)
+}).pipe(Schema.filter(orderedRange)))) {}
 
 export class SearchHit extends Schema.Class<SearchHit>("SearchHit")({
   id: Schema.String,
@@ -41,7 +49,9 @@ export class SearchHit extends Schema.Class<SearchHit>("SearchHit")({
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
   sessionId: Schema.NullOr(Schema.String),
   createdAt: Schema.Date,
-  expiresAt: Schema.NullOr(Schema.Date)
+  expiresAt: Schema.NullOr(Schema.Date),
+  /** When it happened, when the caller said (see MemoryRecord.occurredAt). */
+  occurredAt: Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
 }) {}
 
 export class SearchResponse extends Schema.Class<SearchResponse>("SearchResponse")({

@@ -1,16 +1,20 @@
 /** Chat history: messages of a session, stored as `message` records. */
 import { Schema } from "effect"
 import { Content, Metadata, Namespace } from "./Memory.ts"
+import { strictStruct } from "./Strict.ts"
+import { Instant } from "./TimeRange.ts"
 
 export const MessageRole = Schema.Literal("user", "assistant", "system", "tool")
 export type MessageRole = typeof MessageRole.Type
 
-export class AddMessageRequest extends Schema.Class<AddMessageRequest>("AddMessageRequest")({
+export class AddMessageRequest extends Schema.Class<AddMessageRequest>("AddMessageRequest")(strictStruct({
   role: MessageRole,
   content: Content,
   namespace: Schema.optional(Namespace),
-  metadata: Schema.optional(Metadata)
-}) {}
+  metadata: Schema.optional(Metadata),
+  /** When it was said, if not now (ISO 8601): an imported conversation keeps its times and its order. */
+  occurredAt: Schema.optional(Instant)
+})) {}
 
 export class Message extends Schema.Class<Message>("Message")({
   id: Schema.String,
@@ -18,7 +22,9 @@ export class Message extends Schema.Class<Message>("Message")({
   role: MessageRole,
   content: Schema.String,
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  createdAt: Schema.Date
+  createdAt: Schema.Date,
+  /** When it was said, when the caller gave a time; else null (it was said when stored). */
+  occurredAt: Schema.NullOr(Schema.Date)
 }) {}
 
 export class History extends Schema.Class<History>("History")({

@@ -63,6 +63,13 @@ export class EmbeddingFailed extends Schema.TaggedError<EmbeddingFailed>()(
   HttpApiSchema.annotations({ status: 502 })
 ) {}
 
+/** The configured reranker (MEMORY_RERANKER) did not answer, or answered something that is not a ranking. */
+export class RerankFailed extends Schema.TaggedError<RerankFailed>()(
+  "RerankFailed",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 502 })
+) {}
+
 /** An update that would make a record's content the same as another record's in its namespace and kind. */
 export class DuplicateContent extends Schema.TaggedError<DuplicateContent>()(
   "DuplicateContent",
@@ -92,10 +99,64 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
 
 export class Forbidden extends Schema.TaggedError<Forbidden>()(
   "Forbidden",
-  { message: Schema.String, namespace: Schema.String },
+  /** The namespace refused, when a namespace is what was refused (not an origin or an admin route). */
+  { message: Schema.String, namespace: Schema.optional(Schema.String) },
   HttpApiSchema.annotations({ status: 403 })
 ) {
   static of(namespace: string) {
     return new Forbidden({ namespace, message: `this API key may not use namespace ${JSON.stringify(namespace)}` })
   }
 }
+
+/** A request body (or one NDJSON line) over MEMORY_MAX_BODY. */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  { message: Schema.String, limit: Schema.Int },
+  HttpApiSchema.annotations({ status: 413 })
+) {
+  static of(limit: number, what = "the request body") {
+    return new PayloadTooLarge({ limit, message: `${what} is larger than ${limit} bytes (MEMORY_MAX_BODY)` })
+  }
+}
+
+/** A body in a content type the route does not take (only JSON; NDJSON too on the batch route). */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+
+/** No route has this path. */
+export class NotFound extends Schema.TaggedError<NotFound>()(
+  "NotFound",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+/** The path exists, not with this method. */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
+  "MethodNotAllowed",
+  { message: Schema.String, allowed: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 405 })
+) {}
+
+/** A Host header that is not this server's (DNS rebinding): 421. */
+export class MisdirectedRequest extends Schema.TaggedError<MisdirectedRequest>()(
+  "MisdirectedRequest",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 421 })
+) {}
+
+/** The server is draining for shutdown: the request was not started. */
+export class ShuttingDown extends Schema.TaggedError<ShuttingDown>()(
+  "ShuttingDown",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** A defect: a bug, answered as JSON rather than an empty 500 (details go to the log, not the client). */
+export class InternalError extends Schema.TaggedError<InternalError>()(
+  "InternalError",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 500 })
+) {}

@@ -1,110 +1,45 @@
 /**
- * The HttpApi groups implemented over the Memory service. Every /v1 handler
- * first settles the namespace it works in (named, or the API key's own) and
- * checks the caller may use it.
+ * The API implemented: every route group (the Http.ts file of each group folder) with what they
+ * share: API keys, the request body reader, and the one-line InvalidInput for
+ * a path or query parameter that does not decode.
  */
-import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer } from "effect"
-import * as Prometheus from "../../otel/Prometheus.ts"
-import { Memory } from "../memory/Memory.ts"
-import * as AlertsResponse from "../monitor/AlertsResponse.ts"
-import { Monitor } from "../monitor/Monitor.ts"
-import { MetricsPoller } from "../observability/MetricsPoller.ts"
-import { SearchStats } from "../observability/SearchStats.ts"
+import { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import { Cause, Effect, Layer, Option } from "effect"
+import { describeIssue } from "../domain/describeParseError.ts"
+import { InvalidInput } from "../domain/errors.ts"
 import { Api } from "./Api.ts"
 import * as Auth from "./Auth.ts"
-import { batchItems } from "./batchBody.ts"
+import { DocumentsLive } from "./documents/Http.ts"
+import { KeyValueLive } from "./kv/Http.ts"
+import { MemoriesLive } from "./memories/Http.ts"
+import { MetricsLive, ObservabilityLive } from "./observability/Http.ts"
+import * as RequestBody from "./RequestBody.ts"
+import { SearchLive } from "./search/Http.ts"
+import { SessionsLive } from "./sessions/Http.ts"
+import { SystemLive } from "./system/Http.ts"
 
-const { namespaceFor } = Auth
+/** Bodies are decoded by RequestBody; what HttpApi still decodes (path, query) fails here, as InvalidInput. */
+const toInvalidInput = (error: HttpApiError.HttpApiDecodeError) => {
+  const issue = error.issues[0]
+  if (!issue) return new InvalidInput({ message: error.message.split("\n")[0]! })
+  const field = issue.path.map(String).join(".")
+  const message = issue._tag === "Unexpected"
+    ? `${field}: unknown query parameter${field === "namespace" ? " (this route takes namespace in its JSON body)" : ""}`
+    : describeIssue(issue, "parameter")
+  return new InvalidInput({ message, field })
+}
 
-export const MemoriesLive = HttpApiBuilder.group(Api, "memories", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers
-      .handle("store", ({ payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.store({ ...payload, namespace })))
-      .handleRaw("storeBatch", ({ request, urlParams }) =>
-        Effect.gen(function*() {
-          const { defaults, items } = yield* batchItems(request)
-          const namespace = yield* namespaceFor(defaults.namespace ?? urlParams.namespace)
-          const allow = yield* Auth.allowedNamespaces
-          return yield* memory.storeMany(items, { namespace, kind: defaults.kind ?? urlParams.kind, allow })
-        }))
-      .handle("deleteWhere", ({ payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) =>
-          Effect.map(memory.deleteWhere({ ...payload, namespace }), (deleted) => ({ deleted }))))
-      .handle("get", ({ path, urlParams }) => Effect.flatMap(namespaceFor(urlParams.namespace), (ns) => memory.get(path.id, ns)))
-      .handle("update", ({ path, payload, urlParams }) =>
-        Effect.flatMap(namespaceFor(urlParams.namespace), (ns) => memory.update(path.id, payload, ns)))
-      .handle("delete", ({ path, urlParams }) => Effect.flatMap(namespaceFor(urlParams.namespace), (ns) => memory.delete(path.id, ns)))
-  }))
-
-export const SearchLive = HttpApiBuilder.group(Api, "search", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers
-      .handle("search", ({ payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.search({ ...payload, namespace })))
-      .handle("context", ({ payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.context({ ...payload, namespace })))
-  }))
-
-export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers.handle("ingest", ({ payload }) =>
-      Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.ingestDocument({ ...payload, namespace })))
-  }))
-
-export const KeyValueLive = HttpApiBuilder.group(Api, "kv", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers
-      .handle("remember", ({ path, payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.remember(path.key, { ...payload, namespace })))
-      .handle("recall", ({ path, urlParams }) => Effect.flatMap(namespaceFor(urlParams.namespace), (ns) => memory.recall(path.key, ns)))
-      .handle("forget", ({ path, urlParams }) => Effect.flatMap(namespaceFor(urlParams.namespace), (ns) => memory.forget(path.key, ns)))
-  }))
-
-export const SessionsLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers
-      .handle("addMessage", ({ path, payload }) =>
-        Effect.flatMap(namespaceFor(payload.namespace), (namespace) => memory.addMessage(path.id, { ...payload, namespace })))
-      .handle("history", ({ path, urlParams }) =>
-        Effect.flatMap(namespaceFor(urlParams.namespace), (namespace) => memory.history(path.id, { ...urlParams, namespace })))
-      .handle("clear", ({ path, urlParams }) =>
-        Effect.flatMap(namespaceFor(urlParams.namespace), (ns) =>
-          Effect.map(memory.clearSession(path.id, ns), (deleted) => ({ deleted }))))
-  }))
-
-export const ObservabilityLive = HttpApiBuilder.group(Api, "observability", (handlers) =>
-  Effect.gen(function*() {
-    const stats = yield* SearchStats
-    const monitor = yield* Monitor
-    const poller = yield* MetricsPoller
-    return handlers
-      .handle("stats", () => stats.report)
-      .handleRaw("alerts", ({ request }) => AlertsResponse.respond(monitor, request))
-      .handle("metrics", () => Effect.zipRight(poller.refresh, Prometheus.text))
-  }))
-
-export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
-  Effect.gen(function*() {
-    const memory = yield* Memory
-    return handlers
-      .handle("health", () => Effect.succeed({ status: "ok" as const }))
-      .handle("ready", () =>
-        Effect.as(memory.ping, {
-          status: "ready" as const,
-          store: memory.provider,
-          embedder: memory.embedder.model,
-          dimensions: memory.embedder.dimensions
-        }))
+// HttpApp.Default types its failures as never; the decode error is still in the cause.
+const DecodeErrorsLive = HttpApiBuilder.middleware(Api, (app) =>
+  Effect.catchAllCause(app, (cause) => {
+    const failure: Option.Option<unknown> = Cause.failureOption(cause as Cause.Cause<unknown>)
+    return Option.isSome(failure) && failure.value instanceof HttpApiError.HttpApiDecodeError
+      ? Effect.fail(toInvalidInput(failure.value))
+      : Effect.failCause(cause)
   }))
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([MemoriesLive, SearchLive, DocumentsLive, KeyValueLive, SessionsLive, ObservabilityLive, SystemLive]),
-  Layer.provide(Auth.layer)
+  Layer.provide([MemoriesLive, SearchLive, DocumentsLive, KeyValueLive, SessionsLive, ObservabilityLive, MetricsLive, SystemLive]),
+  Layer.provide(DecodeErrorsLive),
+  Layer.provide([Auth.layer, RequestBody.layer])
 )

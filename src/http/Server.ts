@@ -1,11 +1,16 @@
 /**
- * The HTTP server: the API, /openapi.json, a browsable /docs page (Scalar,
- * served inline so it works offline), optional request logging, on Node's http server.
+ * The HTTP server: the API behind the edge (Edge.ts), /openapi.json, a
+ * browsable /docs page (Scalar, served inline so it works offline), optional
+ * request logging, on Node's http server, draining in-flight requests on
+ * shutdown (Drain.ts).
  */
 import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Config, identity, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
+import * as Drain from "./Drain.ts"
+import * as Edge from "./Edge.ts"
+import * as EdgeSettings from "./EdgeSettings.ts"
 import { ApiLive } from "./Handlers.ts"
 
 export interface ServerOptions {
@@ -21,18 +26,33 @@ export const serverConfig: Config.Config<ServerOptions> = Config.all({
   logRequests: Config.boolean("MEMORY_LOG_REQUESTS").pipe(Config.withDefault(false))
 })
 
+// One instance per server: the edge counts requests in it, the shutdown waits on it.
+const DrainLive = Drain.layer
+const EdgeSettingsLive = EdgeSettings.layer()
+
 /** Everything but the listening socket: used by the server and by tests through HttpServer test layers. */
 export const httpApp = (options: { readonly logRequests?: boolean | undefined } = {}) =>
-  HttpApiBuilder.serve(options.logRequests ? HttpMiddleware.logger : identity).pipe(
+  Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const edge = Edge.middleware(yield* EdgeSettings.EdgeSettings, yield* Drain.Drain)
+      return HttpApiBuilder.serve((app) => edge(options.logRequests ? HttpMiddleware.logger(app) : app))
+    })
+  ).pipe(
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(ApiLive)
+    Layer.provide(ApiLive),
+    Layer.provide([DrainLive, EdgeSettingsLive])
   )
 
 export const HttpAppLive = httpApp()
 
 export const layer = (options: ServerOptions) =>
-  httpApp(options).pipe(
-    HttpServer.withLogAddress,
-    Layer.provide(NodeHttpServer.layer(createServer, { host: options.host, port: options.port }))
+  Drain.onShutdown.pipe(
+    Layer.provide(
+      httpApp(options).pipe(
+        HttpServer.withLogAddress,
+        Layer.provide(NodeHttpServer.layer(createServer, { host: options.host, port: options.port }))
+      )
+    ),
+    Layer.provide([DrainLive, EdgeSettingsLive])
   )

@@ -1,9 +1,10 @@
 /**
- * The observability endpoints as an HttpApi group, for src/http/Api.ts to add:
- * GET /v1/stats (search statistics), GET /v1/alerts (recent heap monitor
- * alerts; `Accept: text/event-stream` streams them) and GET /metrics
- * (Prometheus text). The handlers are in the group's implementation next to the
- * other groups (Handlers.ts); AlertsResponse.respond and Prometheus.text do the work.
+ * The observability endpoints as HttpApi groups, for src/http/Api.ts to add:
+ * `ObservabilityApi` under /v1 (GET /v1/stats, search statistics; GET
+ * /v1/alerts, recent heap monitor alerts, `Accept: text/event-stream` streams
+ * them), behind the API keys like the rest of /v1 and, being cross-tenant,
+ * for admin keys only; `MetricsApi`, GET /metrics (Prometheus text), open like
+ * /health for scrapers. The handlers are in src/http/observability/Http.ts.
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { AlertList } from "../monitor/AlertsResponse.ts"
@@ -11,15 +12,18 @@ import { StatsReport } from "./SearchStats.ts"
 
 export class ObservabilityApi extends HttpApiGroup.make("observability")
   .add(
-    HttpApiEndpoint.get("stats", "/v1/stats")
+    HttpApiEndpoint.get("stats", "/stats")
       .addSuccess(StatsReport)
-      .annotate(OpenApi.Summary, "Search statistics: latency percentiles, cache hit rate, throughput, errors, caches, pool")
+      .annotate(OpenApi.Summary, "Search statistics: latency percentiles, cache hit rate, throughput, errors, caches, pool (admin key)")
   )
   .add(
-    HttpApiEndpoint.get("alerts", "/v1/alerts")
+    HttpApiEndpoint.get("alerts", "/alerts")
       .addSuccess(AlertList)
-      .annotate(OpenApi.Summary, "Recent heap monitor alerts; with `Accept: text/event-stream`, a server-sent event per new alert")
+      .annotate(OpenApi.Summary, "Recent heap monitor alerts; with `Accept: text/event-stream`, a server-sent event per new alert (admin key)")
   )
+{}
+
+export class MetricsApi extends HttpApiGroup.make("metrics")
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))

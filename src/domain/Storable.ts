@@ -1,0 +1,52 @@
+/**
+ * Text PostgreSQL can store: no NUL character (text and jsonb refuse U+0000)
+ * and no lone UTF-16 surrogate (not encodable as UTF-8). Checked in the
+ * schemas, so the error names the field instead of the store failing later.
+ */
+import { Schema } from "effect"
+
+/** Deeper JSON is refused at the HTTP edge; the walk below stops there too. */
+export const MAX_JSON_DEPTH = 64
+
+// In `u` mode a surrogate pair is one code point, so only a lone surrogate is in category Cs.
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** What is wrong with a string, or undefined when it can be stored. */
+export const textProblem = (s: string): string | undefined =>
+  s.includes("\u0000")
+    ? "contains a NUL character (U+0000), which cannot be stored"
+    : LONE_SURROGATE.test(s)
+    ? "contains a lone UTF-16 surrogate (not valid Unicode)"
+    : undefined
+
+/** A string filter naming the problem; the field is named by the schema path. */
+export const storableText = <S extends Schema.Schema<string, string, never>>(self: S) =>
+  self.pipe(Schema.filter((s) => textProblem(s) ?? true))
+
+/** The first unstorable string (key or value) inside a JSON value, as `path: problem`. */
+export const jsonProblem = (value: unknown, path: ReadonlyArray<string> = [], depth = 0): string | undefined => {
+  const at = (p: ReadonlyArray<string>) => (p.length > 0 ? `${p.join(".")}: ` : "")
+  if (depth > MAX_JSON_DEPTH) return `${at(path)}nested deeper than ${MAX_JSON_DEPTH} levels`
+  if (typeof value === "string") {
+    const problem = textProblem(value)
+    return problem && `${at(path)}${problem}`
+  }
+  if (typeof value === "number" && !Number.isFinite(value)) return `${at(path)}must be a finite number`
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = jsonProblem(value[i], [...path, String(i)], depth + 1)
+      if (problem) return problem
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      const keyProblem = textProblem(key)
+      if (keyProblem) return `${at(path)}a key ${keyProblem}`
+      const problem = jsonProblem(v, [...path, key], depth + 1)
+      if (problem) return problem
+    }
+  }
+  return undefined
+}
+
+/** A JSON-valued schema (metadata, a kv value, a filter) whose strings can all be stored. */
+export const storableJson = <A, I>(self: Schema.Schema<A, I, never>) => self.pipe(Schema.filter((v) => jsonProblem(v) ?? true))

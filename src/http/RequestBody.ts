@@ -1,0 +1,63 @@
+/**
+ * Reading request bodies, in one place: a JSON body is read up to
+ * MEMORY_MAX_BODY bytes (the edge already refused a larger Content-Length;
+ * this also bounds chunked bodies), decoded as strict UTF-8, depth-checked,
+ * parsed and decoded by the route's schema. Every failure is a typed error
+ * whose message names the field.
+ */
+import type { HttpServerRequest } from "@effect/platform"
+import { Context, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
+import { describeParseError } from "../domain/describeParseError.ts"
+import { InvalidInput, PayloadTooLarge } from "../domain/errors.ts"
+import { EdgeSettings } from "./EdgeSettings.ts"
+import { decodeUtf8, parseJson } from "./jsonText.ts"
+
+export type BodyError = InvalidInput | PayloadTooLarge
+
+export interface RequestBodyShape {
+  /** The body as JSON, decoded by `schema`. */
+  readonly json: <A, I>(schema: Schema.Schema<A, I, never>, request: HttpServerRequest.HttpServerRequest) => Effect.Effect<A, BodyError>
+  readonly maxBody: number
+}
+
+export class RequestBody extends Context.Tag("agent-memory/RequestBody")<RequestBody, RequestBodyShape>() {}
+
+const unreadable = (cause: { readonly message?: string }) =>
+  new InvalidInput({ message: `the request body could not be read: ${cause.message ?? "connection closed"}` })
+
+/** All bytes of the body, failing as soon as it passes `limit`. */
+export const readBytes = (request: HttpServerRequest.HttpServerRequest, limit: number): Effect.Effect<Uint8Array, BodyError> =>
+  request.stream.pipe(
+    Stream.mapError(unreadable),
+    Stream.runFoldEffect({ parts: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
+      acc.size += chunk.length
+      if (acc.size > limit) return Effect.fail(PayloadTooLarge.of(limit))
+      acc.parts.push(chunk)
+      return Effect.succeed(acc)
+    }),
+    Effect.map(({ parts, size }) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)))
+  )
+
+export const make = (maxBody: number): RequestBodyShape => ({
+  maxBody,
+  json: <A, I>(schema: Schema.Schema<A, I, never>, request: HttpServerRequest.HttpServerRequest) => {
+    const decode = Schema.decodeUnknownEither(schema)
+    return Effect.flatMap(readBytes(request, maxBody), (bytes) => {
+      if (bytes.length === 0) return Effect.fail(new InvalidInput({ message: "a JSON body is required" }))
+      const json = Either.flatMap(decodeUtf8(bytes), parseJson)
+      if (Either.isLeft(json)) return Effect.fail(new InvalidInput({ message: `the body ${json.left}` }))
+      const decoded = decode(json.right)
+      return Either.isRight(decoded)
+        ? Effect.succeed(decoded.right)
+        : Effect.fail(invalid(decoded.left))
+    })
+  }
+})
+
+const invalid = (error: ParseResult.ParseError) => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const field = issue && issue.path.length > 0 ? issue.path.map(String).join(".") : undefined
+  return new InvalidInput({ message: describeParseError(error), ...(field ? { field } : {}) })
+}
+
+export const layer = Layer.effect(RequestBody, Effect.map(EdgeSettings, ({ maxBody }) => make(maxBody)))
