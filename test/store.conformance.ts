@@ -452,6 +452,38 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         expect(knowledge.map((r) => r.content).sort()).toEqual(["keep", "v1 b", "v2 a"])
       }))
 
+    it.effect("selects by time: since/until bound occurredAt when set, else createdAt, in search, keyword search, list and deleteWhere", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const day = (d: number) => new Date(Date.UTC(2024, 4, d))
+        // Stored on day 20; two of them say they happened earlier.
+        const record = (content: string, axis: number, occurredAt: Date | null) => {
+          const item = newRecord({ content, namespace, kind: "message", sessionId: "s" }, unit(axis))
+          return { ...item, record: MemoryRecord.make({ ...item.record, createdAt: day(20), updatedAt: day(20), occurredAt }) }
+        }
+        yield* store.insert([record("apple early", 0, day(1)), record("apple middle", 1, day(10)), record("apple stored", 2, null)])
+        const got = yield* store.get(namespace, (yield* store.list({ namespace }, { limit: 10 }))[0]!.id)
+        expect(Option.getOrThrow(got).occurredAt).toEqual(day(1))
+        const contents = (records: ReadonlyArray<{ readonly content: string }>) => records.map((r) => r.content).sort()
+        const listed = (since?: Date, until?: Date) =>
+          Effect.map(store.list({ namespace, since, until }, { limit: 10 }), contents)
+        expect(yield* listed(day(5))).toEqual(["apple middle", "apple stored"])
+        expect(yield* listed(undefined, day(10))).toEqual(["apple early", "apple middle"])
+        // Both bounds are inclusive.
+        expect(yield* listed(day(10), day(10))).toEqual(["apple middle"])
+        expect(yield* listed(day(11), day(19))).toEqual([])
+        // The list is in the order things happened, not stored.
+        const ordered = yield* store.list({ namespace, sessionId: "s" }, { limit: 10 })
+        expect(ordered.map((r) => r.content)).toEqual(["apple early", "apple middle", "apple stored"])
+        const vector = yield* store.search({ namespace, embedding: unit(0), k: 10, minScore: 0, since: day(2), until: day(15) })
+        expect(vector.map((h) => h.record.content)).toEqual(["apple middle"])
+        const keyword = yield* store.keywordSearch({ namespace, text: "apple", k: 10, since: day(2) })
+        expect(contents(keyword.map((h) => h.record))).toEqual(["apple middle", "apple stored"])
+        expect(yield* store.deleteWhere({ namespace, until: day(9) })).toBe(1)
+        expect(yield* listed()).toEqual(["apple middle", "apple stored"])
+      }))
+
     it.effect("sweeps expired records and key/value entries", () =>
       Effect.gen(function*() {
         const store = yield* MemoryStore

@@ -12,6 +12,7 @@ export interface RecordInput {
   readonly metadata?: Record<string, unknown> | undefined
   readonly sessionId?: string | undefined
   readonly ttlSeconds?: number | undefined
+  readonly occurredAt?: Date | undefined
 }
 
 let last = 0
@@ -36,5 +37,6 @@ export const buildRecord = (input: RecordInput, embedder: { readonly model: stri
     updatedAt: now,
     expiresAt: input.ttlSeconds === undefined ? null : new Date(now.getTime() + input.ttlSeconds * 1000),
     embeddingModel: embedder.model,
-    embeddingDimensions: embedder.dimensions
+    embeddingDimensions: embedder.dimensions,
+    occurredAt: input.occurredAt ?? null
   }, true)

@@ -30,6 +30,9 @@ export interface RecordSelector {
   readonly tagMatch?: "all" | "any" | undefined
   readonly sessionId?: string | undefined
   readonly filter?: FilterNode | undefined
+  /** Inclusive bounds on the record's time: occurredAt when set, else createdAt. */
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
 }
 
 export interface VectorQuery extends RecordSelector {
@@ -98,7 +101,7 @@ export interface MemoryStoreService {
   readonly delete: (namespace: string, id: string) => Effect.Effect<boolean, StoreUnavailable>
   /** Deletes what the selector matches; answers how many. */
   readonly deleteWhere: (selector: RecordSelector) => Effect.Effect<number, StoreUnavailable>
-  /** Live records the selector matches, by creation time (oldest first unless `newestFirst`). */
+  /** Live records the selector matches, by their time (occurredAt, else createdAt; oldest first unless `newestFirst`). */
   readonly list: (
     selector: RecordSelector,
     options: { readonly limit: number; readonly newestFirst?: boolean | undefined }
