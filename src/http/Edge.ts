@@ -106,6 +106,16 @@ const check = (request: HttpServerRequest.HttpServerRequest, settings: EdgeSetti
         415
       )
     }
+    // The namespace (and every other input) of a JSON route is in its body, never in the query.
+    const query = [...new URLSearchParams(request.url.split("?")[1] ?? "").keys()]
+    if (!batch && query.length > 0) {
+      return refusal(
+        "InvalidInput",
+        `${query[0]}: unknown query parameter (${request.method} ${path} takes its input, namespace included, in the JSON body)`,
+        400,
+        { field: query[0] }
+      )
+    }
     const length = Number(request.headers["content-length"] ?? 0)
     if (!ndjson && length > settings.maxBody) {
       return refusal("PayloadTooLarge", `the request body is larger than ${settings.maxBody} bytes (MEMORY_MAX_BODY)`, 413, {

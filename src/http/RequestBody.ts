@@ -25,17 +25,26 @@ export class RequestBody extends Context.Tag("agent-memory/RequestBody")<Request
 const unreadable = (cause: { readonly message?: string }) =>
   new InvalidInput({ message: `the request body could not be read: ${cause.message ?? "connection closed"}` })
 
-/** All bytes of the body, failing as soon as it passes `limit`. */
+// Past the limit the rest of a chunked body is read and dropped, so the client (still sending) gets
+// the 413 instead of a reset; past this many times the limit the connection is dropped instead.
+const DRAIN_FACTOR = 16
+
+/** All bytes of the body; past `limit` a PayloadTooLarge, without keeping what follows. */
 export const readBytes = (request: HttpServerRequest.HttpServerRequest, limit: number): Effect.Effect<Uint8Array, BodyError> =>
   request.stream.pipe(
     Stream.mapError(unreadable),
     Stream.runFoldEffect({ parts: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
       acc.size += chunk.length
-      if (acc.size > limit) return Effect.fail(PayloadTooLarge.of(limit))
-      acc.parts.push(chunk)
+      if (acc.size <= limit) acc.parts.push(chunk)
+      else if (acc.size > limit * DRAIN_FACTOR) return Effect.fail(PayloadTooLarge.of(limit))
+      else acc.parts = []
       return Effect.succeed(acc)
     }),
-    Effect.map(({ parts, size }) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)))
+    Effect.flatMap(({ parts, size }) =>
+      size > limit
+        ? Effect.fail(PayloadTooLarge.of(limit))
+        : Effect.succeed(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size))
+    )
   )
 
 export const make = (maxBody: number): RequestBodyShape => ({

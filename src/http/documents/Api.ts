@@ -2,12 +2,10 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { DocumentRequest, DocumentResult } from "../../domain/Document.ts"
 import { IdConflict } from "../../domain/errors.ts"
-import { NoQuery } from "../params.ts"
 
 export class DocumentsApi extends HttpApiGroup.make("documents")
   .add(
     HttpApiEndpoint.post("ingest", "/documents")
-      .setUrlParams(NoQuery)
       .setPayload(DocumentRequest)
       .addSuccess(DocumentResult, { status: 201 })
       .addError(IdConflict)

@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { KeyNotFound } from "../../domain/errors.ts"
 import { KvEntry, KvKey, KvPutRequest } from "../../domain/KeyValue.ts"
-import { NamespaceQuery, NoQuery } from "../params.ts"
+import { NamespaceQuery } from "../params.ts"
 
 const KeyPath = Schema.Struct({ key: KvKey })
 
@@ -11,7 +11,6 @@ export class KeyValueApi extends HttpApiGroup.make("kv")
   .add(
     HttpApiEndpoint.put("remember", "/kv/:key")
       .setPath(KeyPath)
-      .setUrlParams(NoQuery)
       .setPayload(KvPutRequest)
       .addSuccess(KvEntry)
       .annotate(OpenApi.Summary, "Remember a value under a key (namespace in the body)")

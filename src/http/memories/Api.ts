@@ -6,7 +6,7 @@ import { Deleted, DeleteWhereRequest } from "../../domain/DeleteWhere.ts"
 import { DuplicateContent, IdConflict, MemoryNotFound } from "../../domain/errors.ts"
 import { MemoryKind, MemoryRecord, Namespace, StoredMemory, StoreMemoryRequest, UpdateMemoryRequest } from "../../domain/Memory.ts"
 import { strictStruct } from "../../domain/Strict.ts"
-import { IdPath, NamespaceQuery, NoQuery } from "../params.ts"
+import { IdPath, NamespaceQuery } from "../params.ts"
 
 /** NDJSON batches name their namespace and kind here; `{items}` bodies carry them in the body. */
 export const BatchQuery = strictStruct({ namespace: Schema.optional(Namespace), kind: Schema.optional(MemoryKind) })
@@ -14,7 +14,6 @@ export const BatchQuery = strictStruct({ namespace: Schema.optional(Namespace), 
 export class MemoriesApi extends HttpApiGroup.make("memories")
   .add(
     HttpApiEndpoint.post("store", "/memories")
-      .setUrlParams(NoQuery)
       .setPayload(StoreMemoryRequest)
       .addSuccess(StoredMemory, { status: 201 })
       .addError(IdConflict)
@@ -32,7 +31,6 @@ export class MemoriesApi extends HttpApiGroup.make("memories")
   )
   .add(
     HttpApiEndpoint.post("deleteWhere", "/memories/delete")
-      .setUrlParams(NoQuery)
       .setPayload(DeleteWhereRequest)
       .addSuccess(Deleted)
       .annotate(OpenApi.Summary, "Delete the memories a selection names")
@@ -48,7 +46,6 @@ export class MemoriesApi extends HttpApiGroup.make("memories")
   .add(
     HttpApiEndpoint.patch("update", "/memories/:id")
       .setPath(IdPath)
-      .setUrlParams(NoQuery)
       .setPayload(UpdateMemoryRequest)
       .addSuccess(MemoryRecord)
       .addError(MemoryNotFound)

@@ -3,12 +3,10 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { ContextRequest, ContextResponse } from "../../domain/Context.ts"
 import { RerankFailed } from "../../domain/errors.ts"
 import { SearchRequest, SearchResponse } from "../../domain/Search.ts"
-import { NoQuery } from "../params.ts"
 
 export class SearchApi extends HttpApiGroup.make("search")
   .add(
     HttpApiEndpoint.post("search", "/search")
-      .setUrlParams(NoQuery)
       .setPayload(SearchRequest)
       .addSuccess(SearchResponse)
       .addError(RerankFailed)
@@ -16,7 +14,6 @@ export class SearchApi extends HttpApiGroup.make("search")
   )
   .add(
     HttpApiEndpoint.post("context", "/context")
-      .setUrlParams(NoQuery)
       .setPayload(ContextRequest)
       .addSuccess(ContextResponse)
       .addError(RerankFailed)

@@ -7,7 +7,7 @@ import { Namespace, SessionId } from "../../domain/Memory.ts"
 import { AddMessageRequest, History, Message } from "../../domain/Session.ts"
 import { strictStruct } from "../../domain/Strict.ts"
 import { TimeRangeFields } from "../../domain/TimeRange.ts"
-import { NamespaceQuery, NoQuery } from "../params.ts"
+import { NamespaceQuery } from "../params.ts"
 
 const SessionPath = Schema.Struct({ id: SessionId })
 
@@ -24,7 +24,6 @@ export class SessionsApi extends HttpApiGroup.make("sessions")
   .add(
     HttpApiEndpoint.post("addMessage", "/sessions/:id/messages")
       .setPath(SessionPath)
-      .setUrlParams(NoQuery)
       .setPayload(AddMessageRequest)
       .addSuccess(Message, { status: 201 })
       .addError(IdConflict)
