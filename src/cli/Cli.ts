@@ -9,6 +9,8 @@ import { ContextRequest } from "../domain/Context.ts"
 import { MemoryKind } from "../domain/Memory.ts"
 import { SearchMode, SearchRequest } from "../domain/Search.ts"
 import { Memory } from "../memory/Memory.ts"
+import { McpMemory } from "../mcp/McpMemory.ts"
+import * as McpStdio from "../mcp/McpStdio.ts"
 import { CliStack } from "./CliStack.ts"
 import { localTarget, remoteTarget, runIngest } from "./IngestCommand.ts"
 
@@ -136,8 +138,14 @@ const bench = Command.make("bench", { scenarios: Args.text({ name: "scenario" })
     Effect.flatMap((code) => Effect.sync(() => void (process.exitCode = code)))
   )).pipe(Command.withDescription("run the benchmarks (npm run bench)"))
 
+// What desktop MCP clients launch: the memory over MCP on stdin/stdout, logs on stderr (src/mcp/McpStdio.ts).
+const mcp = Command.make("mcp", {}, () =>
+  McpStdio.serve.pipe(Effect.provide(McpMemory.Default), withMemory(), Effect.provide(McpStdio.stderrLogger))).pipe(
+    Command.withDescription("serve the memory over MCP on stdin/stdout (for Claude Desktop, Cursor and other MCP clients)")
+  )
+
 export const cli = Command.make("agent-memory").pipe(
-  Command.withSubcommands([serve, ingest, search, context, migrate, stats, bench])
+  Command.withSubcommands([serve, ingest, search, context, migrate, stats, bench, mcp])
 )
 
 export const run = Command.run(cli, { name: "agent-memory", version: "0.1.0" })

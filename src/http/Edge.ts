@@ -43,7 +43,9 @@ const routes: ReadonlyArray<Route> = [
     Object.values(group.endpoints).map((endpoint) => ({ method: endpoint.method, pattern: pattern(endpoint.path) }))
   ),
   { method: "GET", pattern: pattern("/openapi.json") },
-  { method: "GET", pattern: pattern("/docs") }
+  { method: "GET", pattern: pattern("/docs") },
+  // MCP's Streamable HTTP transport (src/mcp/McpHttp.ts), stateless: POST only.
+  { method: "POST", pattern: pattern("/mcp") }
 ]
 
 export const refusal = (

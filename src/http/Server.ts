@@ -12,6 +12,7 @@ import * as Drain from "./Drain.ts"
 import * as Edge from "./Edge.ts"
 import * as EdgeSettings from "./EdgeSettings.ts"
 import { ApiLive } from "./Handlers.ts"
+import * as McpHttp from "../mcp/McpHttp.ts"
 
 export interface ServerOptions {
   readonly host: string
@@ -41,6 +42,8 @@ export const httpApp = (options: { readonly logRequests?: boolean | undefined } 
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ApiLive),
+    // POST /mcp: the memory over MCP's Streamable HTTP transport, behind the same API keys.
+    Layer.provide(McpHttp.layer),
     Layer.provide([DrainLive, EdgeSettingsLive])
   )
 

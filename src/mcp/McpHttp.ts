@@ -7,19 +7,21 @@
  * tenant, answered as plain JSON (no SSE stream), so any instance behind a load
  * balancer can serve any request and nothing is held between them. GET (a
  * server-to-client stream) and DELETE (ending a session) have nothing to serve
- * here: 405. The SDK transport reads the body itself, bounded by `maxBody`, and
- * refuses a wrong Accept or Content-Type before it reads.
+ * here: 405. The SDK transport reads the body itself, bounded, and refuses a
+ * wrong Accept before it reads.
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as Auth from "../http/Auth.ts"
 import { Authorization } from "../http/Auth.ts"
+import { EdgeSettings } from "../http/EdgeSettings.ts"
 import { McpMemory } from "./McpMemory.ts"
 import { McpTransportError } from "./McpTransportError.ts"
 
 export const MCP_PATH = "/mcp"
 
-/** The SDK's own default, the same as the HTTP API's (MEMORY_MAX_BODY's default). */
+/** Without the edge's settings: the SDK's own default, which is also MEMORY_MAX_BODY's. */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 const errorJson = (status: number, _tag: string, message: string, headers: Record<string, string> = {}) =>
@@ -56,33 +58,37 @@ const exchange = (mcp: McpMemory, request: HttpServerRequest.HttpServerRequest, 
     })
   )
 
-/** The /mcp route, added to the HttpApi's router: merge this layer where the server's layers are built. */
-export const layer = (options: { readonly maxBody?: number | undefined } = {}) =>
-  HttpApiBuilder.Router.use((router) =>
-    Effect.gen(function*() {
-      const mcp = yield* McpMemory
-      const auth = yield* Authorization
-      const maxBody = options.maxBody ?? DEFAULT_MAX_BODY
-      const handler = Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (request.method !== "POST") {
-          return errorJson(405, "MethodNotAllowed", `${MCP_PATH} is stateless: POST JSON-RPC messages to it (no GET stream, no sessions to DELETE)`, {
-            allow: "POST"
-          })
-        }
-        const tenant = yield* auth.bearer(bearer(request))
-        return yield* exchange(mcp, request, tenant, maxBody)
-      }).pipe(
-        Effect.catchTags({
-          Unauthorized: (e) => Effect.succeed(errorJson(401, e._tag, e.message, { "www-authenticate": "Bearer" })),
-          RequestError: (e) => Effect.succeed(errorJson(400, "InvalidInput", e.message)),
-          McpTransportError: (e) => Effect.succeed(errorJson(500, e._tag, e.message))
-        })
-      )
-      yield* router.all(MCP_PATH, handler)
+/**
+ * The /mcp route, added to the HttpApi's router; the server's edge (src/http/Edge.ts) has
+ * already checked Host, Origin, Content-Type and Content-Length, and answers 405 to GET and
+ * DELETE. The body bound is the edge's (MEMORY_MAX_BODY), applied again by the SDK
+ * transport as it reads, so a chunked body is bounded too.
+ */
+const route = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function*() {
+    const mcp = yield* McpMemory
+    const auth = yield* Authorization
+    const maxBody = Option.match(yield* Effect.serviceOption(EdgeSettings), {
+      onNone: () => DEFAULT_MAX_BODY,
+      onSome: (settings) => settings.maxBody
     })
-  )
+    const handler = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const tenant = yield* auth.bearer(bearer(request))
+      return yield* exchange(mcp, request, tenant, maxBody)
+    }).pipe(
+      Effect.catchTags({
+        Unauthorized: (e) => Effect.succeed(errorJson(401, e._tag, e.message, { "www-authenticate": "Bearer" })),
+        RequestError: (e) => Effect.succeed(errorJson(400, "InvalidInput", e.message)),
+        McpTransportError: (e) => Effect.succeed(errorJson(500, e._tag, e.message))
+      })
+    )
+    yield* router.post(MCP_PATH, handler)
+  })
+)
 
-/** The same, with the memory's MCP service built from the Memory the server already has. */
-export const layerWithService = (options: { readonly maxBody?: number | undefined } = {}) =>
-  layer(options).pipe(Layer.provide(McpMemory.Default))
+/**
+ * /mcp over the Memory the server already has, with the same API keys as /v1 (Auth.layer is
+ * the same Layer value the API uses, so it is built once and the keys file read once).
+ */
+export const layer = route.pipe(Layer.provide([McpMemory.Default, Auth.layer]))
