@@ -10,8 +10,8 @@
  * it ranks as well as a token count, and it costs no extra column.
  */
 
-export const K1 = 1.2
-export const B = 0.75
+export const K1 = 0.9
+export const B = 0.4
 
 /** Never more query terms than this: a pasted paragraph must not become a 500-way OR. */
 export const MAX_QUERY_TERMS = 32

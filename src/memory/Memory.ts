@@ -32,15 +32,19 @@ import { randomUUID } from "node:crypto"
 import { chunkText } from "./Chunker.ts"
 import { contentHash } from "./contentHash.ts"
 import { buildContext, DEFAULT_HISTORY_LIMIT } from "./ContextBuilder.ts"
-import { reciprocalRankFusion } from "./fusion.ts"
+import { fuse, HYBRID_DEPTH } from "./fusion.ts"
 import { type IngestDefaults, type IngestItem, makeIngest } from "./Ingest.ts"
 import { defaults as defaultSettings, MemorySettings } from "./MemorySettings.ts"
 import { buildRecord } from "./records.ts"
 import { searchKey } from "./searchKey.ts"
 import { tokenizer } from "./Tokenizer.ts"
 
-/** In hybrid search, keyword hits below this share of the best keyword score do not vote. */
-const KEYWORD_VOTE_SHARE = 0.5
+/**
+ * Vector hits below this cosine similarity are never returned (a minScore can only raise it): a
+ * record that shares nothing with the query (cosine ≤ 0, or the noise of a hashed vector) must
+ * not fill k. Chosen on the labelled set (bench/PERFORMANCE.md).
+ */
+export const VECTOR_FLOOR = 0.01
 
 const live = (expiresAt: Date | null, now: number) => expiresAt === null || expiresAt.getTime() > now
 
@@ -127,16 +131,14 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
         const keyword = (limit: number) => store.keywordSearch({ ...base, k: limit, text: request.query })
         switch (mode) {
           case "vector":
-            return yield* vector(k, minScore)
+            return yield* vector(k, Math.max(minScore, VECTOR_FLOOR))
           case "keyword":
             return (yield* keyword(k)).filter((h) => h.score >= minScore)
           case "hybrid": {
-            const depth = Math.min(200, Math.max(k * 4, 40))
-            const [v, t] = yield* Effect.all([vector(depth, 0), keyword(depth)], { concurrency: 2 })
-            // Only keyword matches that carry real weight vote: a record matching just the
-            // common words of the query must not push aside one that matches its rare ones.
-            const strong = t.filter((h) => h.score >= KEYWORD_VOTE_SHARE * (t[0]?.score ?? 0))
-            return reciprocalRankFusion([v, strong]).filter((h) => h.score >= minScore).slice(0, k)
+            // Each list's depth and the fusion were chosen on the labelled set (src/memory/fusion.ts).
+            const depth = Math.min(200, Math.max(k, HYBRID_DEPTH))
+            const [v, t] = yield* Effect.all([vector(depth, VECTOR_FLOOR), keyword(depth)], { concurrency: 2 })
+            return fuse(v, t).filter((h) => h.score >= minScore).slice(0, k)
           }
         }
       })
