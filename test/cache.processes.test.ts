@@ -1,9 +1,11 @@
 /** Two server processes sharing PostgreSQL and Redis: a write through one is visible to a search through the other at once. */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { databaseUrl, freshSchema } from "./support/postgres.ts"
 import { request, startServer } from "./support/process.ts"
-import { freshPrefix, redisAvailable, redisUrl } from "./support/redis.ts"
+import { deleteTestKeys, freshPrefix, redisAvailable, redisUrl } from "./support/redis.ts"
+
+afterAll(() => deleteTestKeys())
 
 describe.skipIf(!redisAvailable || !process.env.DATABASE_URL)("two pgvector server processes sharing Redis", () => {
   it.scopedLive("write through A, search through B: the new record is there at once", () =>

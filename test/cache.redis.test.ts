@@ -2,7 +2,7 @@
  * The shared L2 in Redis: two instances (each with its own L1) over one store
  * and one Redis behave as one cache; Redis down or slow never fails a request.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import * as AgentMemory from "../layers/app.ts"
@@ -18,7 +18,7 @@ import { Embedder, type EmbedderService } from "../src/ports/Embedder.ts"
 import { MemoryCache } from "../src/ports/MemoryCache.ts"
 import { MemoryStore } from "../src/ports/MemoryStore.ts"
 import { makeFakeOpenAi } from "./support/FakeOpenAi.ts"
-import { blackhole, freshPrefix, redisAvailable, redisUrl } from "./support/redis.ts"
+import { blackhole, deleteTestKeys, freshPrefix, keysWithoutTtl, redisAvailable, redisUrl } from "./support/redis.ts"
 
 const DIMENSIONS = 128
 
@@ -41,6 +41,8 @@ const instance = (options: {
   )
 
 const sharedStore = Layer.succeed(MemoryStore, InMemoryStore.make({ dimensions: DIMENSIONS }))
+
+afterAll(() => deleteTestKeys())
 
 describe.skipIf(!redisAvailable)("Redis L2", () => {
   it.scopedLive("a write through one instance is seen at once by a search through the other", () =>
@@ -92,13 +94,36 @@ describe.skipIf(!redisAvailable)("Redis L2", () => {
       expect(Array.from(second[0]!)).toEqual(Array.from(first[1]!))
     }))
 
+  it.scopedLive("an answer cached in the L2 whose record has expired is computed again on the other instance, never shortened", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const storeLayer = Layer.succeed(MemoryStore, InMemoryStore.make({ dimensions: DIMENSIONS }))
+      const a = yield* instance({ store: storeLayer, url: redisUrl, prefix })
+      const b = yield* instance({ store: storeLayer, url: redisUrl, prefix })
+      const memoryA = yield* Memory.pipe(Effect.provide(a))
+      const memoryB = yield* Memory.pipe(Effect.provide(b))
+      yield* memoryA.store(new StoreMemoryRequest({ content: "walruses", ttlSeconds: 1 }))
+      yield* memoryA.store(new StoreMemoryRequest({ content: "walruses haul out on the ice" }))
+      const query = new SearchRequest({ query: "walruses", k: 1 })
+      expect((yield* memoryA.search(query)).hits.map((h) => h.content)).toEqual(["walruses"])
+      const shared = yield* memoryB.search(query)
+      expect(shared.cached).toBe(true) // from the L2 that A filled
+      yield* Effect.sleep("1100 millis")
+      for (const memory of [memoryB, memoryA]) {
+        const later = yield* memory.search(query)
+        expect(later.hits.map((h) => h.content)).toEqual(["walruses haul out on the ice"])
+      }
+      // Every key the cache wrote has a TTL.
+      expect(yield* Effect.promise(() => keysWithoutTtl(prefix))).toEqual([])
+    }))
+
   it.scopedLive("a generation lost from Redis never brings old results back", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
       const ctx = yield* instance({ store: sharedStore, url: redisUrl, prefix })
       const cache = yield* MemoryCache.pipe(Effect.provide(ctx))
       let n = 0
-      const compute = Effect.sync(() => [] as ReadonlyArray<never>).pipe(Effect.tap(() => n++))
+      const compute = Effect.sync(() => ({ hits: [] as ReadonlyArray<never>, validUntil: null })).pipe(Effect.tap(() => n++))
       yield* cache.searches.getOrCompute("ns", "q", compute)
       expect((yield* cache.searches.getOrCompute("ns", "q", compute)).hit).toBe(true)
       const redis = new Redis(redisUrl)

@@ -26,7 +26,7 @@ describe("cache bounds", () => {
       // ~40 MB of vectors and ~20 MB of search results into a 2 MB budget.
       for (let batch = 0; batch < 100; batch++) {
         yield* cache.embeddings.setMany(Array.from({ length: 100 }, (_, i) => [`v${batch}-${i}`, new Float32Array(1024)] as const))
-        yield* cache.searches.getOrCompute("n", `q${batch}`, Effect.succeed([hit("x".repeat(100_000))]))
+        yield* cache.searches.getOrCompute("n", `q${batch}`, Effect.succeed({ hits: [hit("x".repeat(100_000))], validUntil: null }))
         const stats = yield* cache.stats
         expect(stats.embeddings.bytes + stats.searches.bytes + stats.records.bytes).toBeLessThanOrEqual(2 * MB)
       }
@@ -47,7 +47,7 @@ describe("cache bounds", () => {
       expect(found[0]).toBeUndefined()
       expect(found[1]).toBeInstanceOf(Float32Array)
       let computed = 0
-      const compute = Effect.sync(() => ++computed).pipe(Effect.as([] as ReadonlyArray<SearchHit>))
+      const compute = Effect.sync(() => ++computed).pipe(Effect.as({ hits: [] as ReadonlyArray<SearchHit>, validUntil: null }))
       yield* cache.searches.getOrCompute("n", "q", compute)
       const again = yield* cache.searches.getOrCompute("n", "q", compute)
       expect(again.hit).toBe(false)
@@ -80,14 +80,14 @@ describe("namespace generations and single flight", () => {
     Effect.gen(function*() {
       const cache = yield* cacheOf({})
       let n = 0
-      const compute = Effect.sync(() => [hit(`v${++n}`)] as ReadonlyArray<SearchHit>)
+      const compute = Effect.sync(() => ({ hits: [hit(`v${++n}`)], validUntil: null }))
       expect((yield* cache.searches.getOrCompute("a", "q", compute)).hit).toBe(false)
       expect((yield* cache.searches.getOrCompute("b", "q", compute)).hit).toBe(false)
       expect((yield* cache.searches.getOrCompute("a", "q", compute)).hit).toBe(true)
       yield* cache.invalidate("a")
       const a = yield* cache.searches.getOrCompute("a", "q", compute)
       expect(a.hit).toBe(false)
-      expect(a.value[0]!.content).toBe("v3")
+      expect(a.value.hits[0]!.content).toBe("v3")
       expect((yield* cache.searches.getOrCompute("b", "q", compute)).hit).toBe(true)
       const stats = yield* cache.stats
       expect(stats.searches).toMatchObject({ hits: 2, misses: 3 })
@@ -153,17 +153,21 @@ describe("the Memory service never serves a stale cached answer", () => {
       expect((yield* Effect.flip(memory.get(stored.id, namespace)))._tag).toBe("MemoryNotFound")
     }).pipe(Effect.provide(memoryStack("memory"))))
 
-  it.live("a record that expires after its search was cached is not served from the cache", () =>
+  it.live("a cached answer holding a record that has expired is computed again, never shortened", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
       const namespace = newNamespace()
-      yield* memory.store(new StoreMemoryRequest({ namespace, content: "short-lived note about otters", ttlSeconds: 1 }))
-      const query = new SearchRequest({ namespace, query: "otters" })
-      expect((yield* memory.search(query)).hits.length).toBe(1)
+      yield* memory.store(new StoreMemoryRequest({ namespace, content: "otters", ttlSeconds: 1 }))
+      yield* memory.store(new StoreMemoryRequest({ namespace, content: "otters hold hands while they sleep" }))
+      const query = new SearchRequest({ namespace, query: "otters", k: 1 })
+      const first = yield* memory.search(query)
+      expect(first.hits.map((h) => h.content)).toEqual(["otters"])
+      expect((yield* memory.search(query)).cached).toBe(true)
       yield* Effect.sleep("1100 millis")
       const later = yield* memory.search(query)
-      expect(later.cached).toBe(true)
-      expect(later.hits).toEqual([])
+      expect(later.cached).toBe(false)
+      expect(later.hits.map((h) => h.content)).toEqual(["otters hold hands while they sleep"])
+      expect((yield* memory.search(query)).cached).toBe(true)
     }).pipe(Effect.provide(memoryStack("memory"))))
 
   it.live("repeating a search is a cache hit; a deduplicated store does not invalidate", () =>

@@ -54,9 +54,10 @@ export class LruTier {
     return this.enabled(name) ? (this.caches[name].get(key) as A | undefined) : undefined
   }
 
-  set<A extends Sized>(name: CacheName, key: string, value: A): void {
+  /** `ttlMs` shortens the cache's TTL for this entry (a value that must not outlive a record's expiry). */
+  set<A extends Sized>(name: CacheName, key: string, value: A, ttlMs?: number): void {
     if (!this.enabled(name)) return
-    this.caches[name].set(key, value)
+    this.caches[name].set(key, value, ttlMs === undefined || ttlMs >= this.options.ttlMs ? undefined : { ttl: Math.max(1, Math.ceil(ttlMs)) })
     this.shed(this.options.maxBytes)
   }
 

@@ -1,13 +1,20 @@
 /**
  * The shared L2 in Redis (ioredis). It holds search results and records tagged
- * with their namespace generation, the generations themselves, and embeddings
- * as raw float32 bytes. Every call has a deadline; a failure is reported to the
- * caller, which carries on without the L2 (Redis down never fails a request).
+ * with their namespace generation, the generations themselves, the marks of
+ * writes in progress, and embeddings as raw float32 bytes. Every call has a
+ * deadline; a failure is reported to the caller, which carries on without the
+ * L2 (Redis down never fails a request).
  *
  * A generation is a random token, not a counter: if Redis evicts or loses it, a
  * fresh token is made, and values tagged with an older one never match again.
+ * Tags also carry the Redis server's run id, so a Redis that restarts (even
+ * with its data, from an AOF or RDB file) serves none of the values stored
+ * before: invalidations may have failed while it was down.
+ *
+ * Every key has a TTL: values the cache TTL, generations a day (one lost is
+ * only a miss), write marks WRITE_MARK_TTL.
  */
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import { Data, Duration, Effect, Redacted } from "effect"
 import { Redis } from "ioredis"
 
@@ -21,6 +28,51 @@ export interface RedisTierOptions {
   /** Deadline of each call. */
   readonly timeout: Duration.Duration
 }
+
+const GENERATION_TTL_MS = 24 * 60 * 60 * 1000
+/** How long a write's mark holds its namespace uncached if the writer never clears it; longer than any write. */
+export const WRITE_MARK_TTL_MS = 120_000
+
+/**
+ * KEYS: generation, write marks, value. ARGV: a fresh token, the generation TTL.
+ * Answers [generation | nil, 1 when a write is in progress, value | nil]; makes the generation if missing.
+ */
+const READ = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {false, 1, false} end
+local g = redis.call('GET', KEYS[1])
+if not g then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {ARGV[1], 0, false}
+end
+return {g, 0, redis.call('GET', KEYS[3])}`
+
+/**
+ * A write begins. KEYS: generation, write marks. ARGV: the write's id, WRITE_MARK_TTL.
+ * The generation lapses with the mark: if the writer never ends, the namespace starts afresh.
+ */
+const BEGIN = `
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`
+
+/**
+ * Writes end. KEYS: generation, write marks. ARGV: "1" when they changed anything, a fresh token,
+ * the generation TTL, then the writes' ids. Unchanged, the generation keeps its token (its TTL back once no write is left).
+ */
+const END = `
+for i = 4, #ARGV do redis.call('SREM', KEYS[2], ARGV[i]) end
+if ARGV[1] == '1' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+elseif redis.call('SCARD', KEYS[2]) == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1`
+
+/** What a read found: a write in progress (serve and store nothing), or the tag to match and the value stored. */
+export type ReadResult =
+  | { readonly _tag: "Writing" }
+  | { readonly _tag: "Current"; readonly tag: string; readonly stored: string | null }
 
 export const make = (options: RedisTierOptions) =>
   Effect.gen(function*() {
@@ -40,13 +92,29 @@ export const make = (options: RedisTierOptions) =>
     )
     // Errors are seen per call; without a listener ioredis would print each reconnect failure.
     redis.on("error", () => {})
+
+    // The run id of the Redis we are connected to; unknown (no L2) from a disconnect until the new connection tells it.
+    let runId: string | undefined
+    let connection = 0
+    const learnRunId = () => {
+      const mine = ++connection
+      redis.info("server").then((info) => {
+        if (mine === connection && redis.status === "ready") runId = /^run_id:(\w+)/m.exec(info)?.[1]
+      }, () => {})
+    }
+    redis.on("ready", learnRunId)
+    redis.on("close", () => {
+      connection++
+      runId = undefined
+    })
+
     yield* Effect.promise(() => new Promise<void>((resolve) => {
       // Wait briefly for the first connection; if Redis is down, start anyway on the L1.
-      const done = () => resolve()
-      redis.once("ready", done)
-      setTimeout(done, Math.max(1000, Duration.toMillis(options.timeout)))
+      const deadline = Date.now() + Math.max(1000, Duration.toMillis(options.timeout))
+      const poll = () => (runId !== undefined || Date.now() > deadline ? resolve() : setTimeout(poll, 10))
+      poll()
     }))
-    if (redis.status !== "ready") yield* Effect.logWarning(`Redis at ${redis.options.host}:${redis.options.port} is not answering; caching in process only until it does`)
+    if (runId === undefined) yield* Effect.logWarning(`Redis at ${redis.options.host}:${redis.options.port} is not answering; caching in process only until it does`)
 
     const ttlMs = Duration.toMillis(options.ttl)
     const call = <A>(what: string, run: () => Promise<A>) =>
@@ -60,23 +128,52 @@ export const make = (options: RedisTierOptions) =>
         })
       )
 
+    /** Runs a script by its hash, sending it whole only when this Redis does not know it yet (after a restart). */
+    const script = (lua: string) => {
+      const sha = createHash("sha1").update(lua).digest("hex")
+      return (keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Promise<unknown> =>
+        redis.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) =>
+          error instanceof Error && error.message.startsWith("NOSCRIPT") ? redis.eval(lua, keys.length, ...keys, ...args) : Promise.reject(error)
+        )
+    }
+    const readScript = script(READ)
+    const beginScript = script(BEGIN)
+    const endScript = script(END)
+
     const generationKey = (namespace: string) => `${options.prefix}gen:${namespace}`
+    const writesKey = (namespace: string) => `${options.prefix}writing:${namespace}`
     const valueKey = (cache: string, namespace: string, key: string) => `${options.prefix}${cache}:${namespace}:${key}`
     const embeddingKey = (key: string) => `${options.prefix}emb:${key}`
 
-    /** The namespace's generation and, in the same round trip, the value stored under `key` with the generation it was made for. */
+    /** The namespace's state and, in the same atomic round trip, the value stored under `key`. */
     const read = (cache: string, namespace: string, key: string) =>
-      call("read", async () => {
-        const [generation, stored] = await redis.mget(generationKey(namespace), valueKey(cache, namespace, key))
-        if (generation != null) return { generation, stored: stored ?? null }
-        await redis.set(generationKey(namespace), randomUUID(), "NX")
-        return { generation: (await redis.get(generationKey(namespace))) ?? "", stored: null }
+      Effect.suspend(() => {
+        const server = runId
+        if (server === undefined) return Effect.fail(new RedisUnavailable({ message: "read: not connected" }))
+        return call("read", async (): Promise<ReadResult> => {
+          const [generation, writing, stored] = (await readScript(
+            [generationKey(namespace), writesKey(namespace), valueKey(cache, namespace, key)],
+            [randomUUID(), GENERATION_TTL_MS]
+          )) as [string | null, number, string | null]
+          return writing === 1 || generation === null
+            ? { _tag: "Writing" }
+            : { _tag: "Current", tag: `${server}/${generation}`, stored }
+        })
       })
 
-    const write = (cache: string, namespace: string, key: string, generation: string, json: string) =>
-      call("write", () => redis.set(valueKey(cache, namespace, key), `${generation}\n${json}`, "PX", ttlMs))
+    /** Stores a value for the tag it was computed under, until `expiresAt` (ms) or the TTL, whichever is first. */
+    const write = (cache: string, namespace: string, key: string, tag: string, expiresAt: number | null, json: string) => {
+      const ttl = expiresAt === null ? ttlMs : Math.min(ttlMs, expiresAt - Date.now())
+      if (ttl <= 0) return Effect.void
+      return call("write", () => redis.set(valueKey(cache, namespace, key), `${tag}\n${expiresAt ?? ""}\n${json}`, "PX", ttl))
+    }
 
-    const nextGeneration = (namespace: string) => call("invalidate", () => redis.set(generationKey(namespace), randomUUID()))
+    const beginWrite = (namespace: string, writeId: string) =>
+      call("begin write", () => beginScript([generationKey(namespace), writesKey(namespace)], [writeId, WRITE_MARK_TTL_MS]))
+
+    const endWrites = (namespace: string, writeIds: ReadonlyArray<string>, changed: boolean) =>
+      call("invalidate", () =>
+        endScript([generationKey(namespace), writesKey(namespace)], [changed ? "1" : "0", randomUUID(), GENERATION_TTL_MS, ...writeIds]))
 
     const getEmbeddings = (keys: ReadonlyArray<string>) =>
       call("embeddings read", () => redis.mgetBuffer(...keys.map(embeddingKey)))
@@ -90,16 +187,23 @@ export const make = (options: RedisTierOptions) =>
         return pipeline.exec()
       })
 
-    return { read, write, nextGeneration, getEmbeddings, setEmbeddings, client: redis } as const
+    return { read, write, beginWrite, endWrites, getEmbeddings, setEmbeddings, client: redis } as const
   })
 
 export type RedisTier = Effect.Effect.Success<ReturnType<typeof make>>
 
-/** A stored value is `generation \n json`; it counts only for the generation it names. */
-export const parseStored = (stored: string | null, generation: string): string | undefined => {
+/**
+ * A stored value is `tag \n expiresAt \n json`; it counts only for the tag it names, and only
+ * before it expires (by this instance's clock).
+ */
+export const parseStored = (stored: string | null, tag: string, now: number): string | undefined => {
   if (stored === null) return undefined
-  const newline = stored.indexOf("\n")
-  return newline > 0 && stored.slice(0, newline) === generation ? stored.slice(newline + 1) : undefined
+  const first = stored.indexOf("\n")
+  if (first <= 0 || stored.slice(0, first) !== tag) return undefined
+  const second = stored.indexOf("\n", first + 1)
+  if (second < 0) return undefined
+  const expiresAt = stored.slice(first + 1, second)
+  return expiresAt === "" || Number(expiresAt) > now ? stored.slice(second + 1) : undefined
 }
 
 /** Float32 bytes from Redis as a Float32Array of its own (Buffers from a pool may be misaligned). */

@@ -7,12 +7,21 @@
  * a write on any instance makes cached results unreachable on all of them. If
  * Redis fails, namespaced values are computed afresh (never served unvalidated)
  * and embeddings still come from the L1; the failure is counted.
+ *
+ * A write marks its namespaces in Redis before it runs (no instance serves or
+ * stores their values meanwhile) and moves their generations on after. A mark
+ * or move that cannot reach Redis does not fail the write: the namespace is
+ * kept dirty here, and its generation is moved before this instance reads the
+ * L2 again (and by a retry fiber, so other instances see it soon). A Redis
+ * restart invalidates everything by itself (tags carry its run id).
  */
-import { Config, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import { Config, Duration, Effect, Exit, Layer, Option, type Redacted, Schedule, Schema } from "effect"
 import { bytes, duration } from "../../src/config/values.ts"
 import { MemoryRecord } from "../../src/domain/Memory.ts"
 import { SearchHit } from "../../src/domain/Search.ts"
 import {
+  type CachedSearch,
   type CacheName,
   type CacheStats,
   MemoryCache,
@@ -43,6 +52,8 @@ export const defaultOptions: TieredCacheOptions = {
 interface Tagged<A> {
   readonly generation: string
   readonly value: A
+  /** ms since the epoch; null: no expiry of its own. */
+  readonly validUntil: number | null
   readonly bytes: number
 }
 
@@ -54,7 +65,7 @@ interface Counters {
 }
 
 /** What a value costs in memory, roughly: UTF-16 strings plus per-object overhead. */
-const hitBytes = (hits: ReadonlyArray<SearchHit>) =>
+const searchBytes = ({ hits }: CachedSearch) =>
   hits.reduce((sum, h) => sum + 2 * (h.content.length + h.id.length + JSON.stringify(h.metadata).length) + 240, 64)
 const recordBytes = (record: Option.Option<MemoryRecord>) =>
   Option.match(record, {
@@ -67,8 +78,12 @@ const codec = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknownOption(Schema.parseJson(schema))
   return { encode: (a: A) => JSON.stringify(encode(a)), decode }
 }
-const searchCodec = codec(Schema.Array(SearchHit))
+const searchCodec = codec(Schema.Struct({ hits: Schema.Array(SearchHit), validUntil: Schema.NullOr(Schema.Date) }))
 const recordCodec = codec(Schema.Option(MemoryRecord))
+
+const searchValidUntil = (s: CachedSearch) => s.validUntil?.getTime() ?? null
+const recordValidUntil = (r: Option.Option<MemoryRecord>) =>
+  Option.match(r, { onNone: () => null, onSome: (record) => record.expiresAt?.getTime() ?? null })
 
 export const make = (options: TieredCacheOptions) =>
   Effect.gen(function*() {
@@ -87,16 +102,71 @@ export const make = (options: TieredCacheOptions) =>
       embeddings: { hits: 0, misses: 0, l2Hits: 0, l2Errors: 0 }
     }
     const localGenerations = new Map<string, number>()
+    const bumpLocal = (namespace: string) => localGenerations.set(namespace, (localGenerations.get(namespace) ?? 0) + 1)
     const flights = new SingleFlight()
+    // Namespaces whose generation could not be moved in Redis, with the write marks that may be left there.
+    const dirty = new Map<string, Set<string>>()
+    // Namespaces with a write running here whose mark may not have reached Redis: not cached here meanwhile.
+    const unmarked = new Map<string, number>()
 
     const l2Failed = (name: CacheName) => (error: RedisTier.RedisUnavailable) =>
       Effect.sync(() => counters[name].l2Errors++).pipe(Effect.zipRight(Effect.logDebug(`L2 ${name}: ${error.message}`)))
 
+    const markDirty = (namespace: string, writeIds: ReadonlyArray<string>) => {
+      const marks = dirty.get(namespace) ?? new Set<string>()
+      for (const id of writeIds) marks.add(id)
+      dirty.set(namespace, marks)
+    }
+
+    /** Moves on every dirty generation; fails (and keeps the rest dirty) at the first that Redis does not take. */
+    const flushDirty = (tier: RedisTier.RedisTier) =>
+      Effect.forEach([...dirty], ([namespace, marks]) =>
+        tier.endWrites(namespace, [...marks], true).pipe(
+          Effect.tap(() => Effect.sync(() => dirty.get(namespace) === marks && dirty.delete(namespace)))
+        ), { discard: true })
+
+    if (l2) {
+      yield* Effect.gen(function*() {
+        if (dirty.size === 0) return
+        yield* flushDirty(l2)
+        yield* Effect.logInfo("Redis answers again: generations that could not be moved while it was away are moved now")
+      }).pipe(
+        Effect.catchAll(() => Effect.void),
+        Effect.repeat(Schedule.spaced("200 millis")),
+        Effect.interruptible,
+        Effect.forkScoped
+      )
+    }
+
+    /** The tag values of this namespace must match now: undefined when nothing may be served or stored. */
+    const currentTag = (name: CacheName, namespace: string, key: string) =>
+      Effect.gen(function*() {
+        if (!l2) return { tag: String(localGenerations.get(namespace) ?? 0), stored: null }
+        if (unmarked.has(namespace)) return undefined
+        const read = yield* Effect.either(
+          (dirty.size === 0 ? Effect.void : flushDirty(l2)).pipe(Effect.zipRight(l2.read(name, namespace, key)))
+        )
+        if (read._tag === "Left") {
+          yield* l2Failed(name)(read.left)
+          return undefined
+        }
+        return read.right._tag === "Writing" ? undefined : read.right
+      })
+
     const namespaced = <A>(
       name: CacheName,
       sizeOf: (a: A) => number,
-      serial: { readonly encode: (a: A) => string; readonly decode: (s: string) => Option.Option<A> }
-    ): NamespacedCache<A> => ({
+      serial: { readonly encode: (a: A) => string; readonly decode: (s: string) => Option.Option<A> },
+      validUntil: (a: A) => number | null
+    ): NamespacedCache<A> => {
+      /** Into the L1 until the value's own expiry or the TTL; a value already expired is not kept. */
+      const keep = (l1Key: string, tag: string, value: A) => {
+        const until = validUntil(value)
+        const left = until === null ? undefined : until - Date.now()
+        if (left !== undefined && left <= 0) return
+        l1.set(name, l1Key, { generation: tag, value, validUntil: until, bytes: sizeOf(value) } satisfies Tagged<A>, left)
+      }
+      return {
       getOrCompute: (namespace, key, compute) =>
         Effect.gen(function*() {
           if (!l1.enabled(name)) {
@@ -104,43 +174,38 @@ export const make = (options: TieredCacheOptions) =>
             return { value: yield* compute, hit: false }
           }
           const l1Key = `${namespace}\u0000${key}`
-          let generation: string | undefined
-          let fromL2: A | undefined
-          if (l2) {
-            const read = yield* Effect.option(l2.read(name, namespace, key).pipe(Effect.tapError(l2Failed(name))))
-            if (Option.isSome(read)) {
-              const current = read.value.generation
-              generation = current
-              const json = RedisTier.parseStored(read.value.stored, current)
-              fromL2 = json === undefined ? undefined : Option.getOrUndefined(serial.decode(json))
-            }
-          } else {
-            generation = String(localGenerations.get(namespace) ?? 0)
-          }
-          // No generation (Redis failed): nothing cached can be trusted, and nothing is stored.
-          if (generation === undefined) {
+          const current = yield* currentTag(name, namespace, key)
+          // No generation (Redis failed, or a write is running): nothing cached can be trusted, and nothing is stored.
+          if (current === undefined) {
             counters[name].misses++
             return { value: yield* compute, hit: false }
           }
+          const { tag } = current
+          const now = Date.now()
+          const fresh = (until: number | null) => until === null || until > now
           const local = l1.get<Tagged<A>>(name, l1Key)
-          if (local && local.generation === generation) {
+          if (local && local.generation === tag && fresh(local.validUntil)) {
             counters[name].hits++
             return { value: local.value, hit: true }
           }
-          if (fromL2 !== undefined) {
+          const json = RedisTier.parseStored(current.stored, tag, now)
+          const fromL2 = json === undefined ? undefined : Option.getOrUndefined(serial.decode(json))
+          if (fromL2 !== undefined && fresh(validUntil(fromL2))) {
             counters[name].hits++
             counters[name].l2Hits++
-            l1.set(name, l1Key, { generation, value: fromL2, bytes: sizeOf(fromL2) } satisfies Tagged<A>)
+            keep(l1Key, tag, fromL2)
             return { value: fromL2, hit: true }
           }
           counters[name].misses++
-          const tag = generation
           const value = yield* flights.run(`${name}\u0000${tag}\u0000${l1Key}`, compute)
-          l1.set(name, l1Key, { generation: tag, value, bytes: sizeOf(value) } satisfies Tagged<A>)
-          if (l2) yield* l2.write(name, namespace, key, tag, serial.encode(value)).pipe(Effect.catchAll(l2Failed(name)))
+          keep(l1Key, tag, value)
+          if (l2) {
+            yield* l2.write(name, namespace, key, tag, validUntil(value), serial.encode(value)).pipe(Effect.catchAll(l2Failed(name)))
+          }
           return { value, hit: false }
         })
-    })
+      }
+    }
 
     const embeddings: MemoryCacheService["embeddings"] = {
       getMany: (keys) =>
@@ -179,19 +244,56 @@ export const make = (options: TieredCacheOptions) =>
         })
     }
 
+    const invalidationFailed = (namespace: string, writeIds: ReadonlyArray<string>, error: RedisTier.RedisUnavailable) =>
+      Effect.suspend(() => {
+        const first = !dirty.has(namespace)
+        markDirty(namespace, writeIds)
+        counters.searches.l2Errors++
+        // Once per namespace and outage: a stream of writes while Redis is down would flood the log.
+        return first
+          ? Effect.logWarning(`could not invalidate namespace ${namespace} in Redis (${error.message}); retried before this instance uses the L2 again`)
+          : Effect.void
+      })
+
     const invalidate: MemoryCacheService["invalidate"] = (namespace) =>
       Effect.gen(function*() {
-        localGenerations.set(namespace, (localGenerations.get(namespace) ?? 0) + 1)
-        if (l2) {
-          yield* l2.nextGeneration(namespace).pipe(
-            Effect.catchAll((error) =>
-              Effect.sync(() => {
-                counters.searches.l2Errors++
-              }).pipe(Effect.zipRight(Effect.logWarning(`could not invalidate namespace ${namespace} in Redis: ${error.message}`)))
-            )
-          )
-        }
+        bumpLocal(namespace)
+        if (l2) yield* l2.endWrites(namespace, [], true).pipe(Effect.catchAll((error) => invalidationFailed(namespace, [], error)))
       })
+
+    const writing = <A, E, R>(
+      namespaces: ReadonlyArray<string>,
+      write: Effect.Effect<A, E, R>,
+      changed: (a: A) => boolean = () => true
+    ): Effect.Effect<A, E, R> => {
+      const unique = [...new Set(namespaces)]
+      // A failed write may still have committed (a connection lost after COMMIT): it counts as a change.
+      const changedBy = (exit: Exit.Exit<A, E>) => Exit.isFailure(exit) || changed(exit.value)
+      if (!l2) return Effect.onExit(write, (exit) => Effect.sync(() => changedBy(exit) && unique.forEach(bumpLocal)))
+      const writeId = randomUUID()
+      const unmark = (namespace: string) => {
+        const n = (unmarked.get(namespace) ?? 0) - 1
+        n > 0 ? unmarked.set(namespace, n) : unmarked.delete(namespace)
+      }
+      return Effect.acquireUseRelease(
+        Effect.gen(function*() {
+          for (const namespace of unique) unmarked.set(namespace, (unmarked.get(namespace) ?? 0) + 1)
+          const marked = yield* Effect.forEach(unique, (namespace) => Effect.either(l2.beginWrite(namespace, writeId)), {
+            concurrency: "unbounded"
+          })
+          // Marked in Redis: every instance (this one too) now leaves the namespace uncached until the write ends.
+          unique.forEach((namespace, i) => marked[i]!._tag === "Right" && unmark(namespace))
+          return marked.map((m) => m._tag === "Right")
+        }),
+        () => write,
+        (marked, exit) =>
+          Effect.forEach(unique, (namespace, i) =>
+            l2.endWrites(namespace, [writeId], changedBy(exit)).pipe(
+              Effect.catchAll((error) => invalidationFailed(namespace, [writeId], error)),
+              Effect.ensuring(Effect.sync(() => marked[i] || unmark(namespace)))
+            ), { concurrency: "unbounded", discard: true })
+      )
+    }
 
     const stats = Effect.sync(() => {
       const of = (name: CacheName): CacheStats => ({
@@ -204,9 +306,10 @@ export const make = (options: TieredCacheOptions) =>
     })
 
     return {
-      searches: namespaced("searches", hitBytes, searchCodec),
-      records: namespaced("records", recordBytes, recordCodec),
+      searches: namespaced("searches", searchBytes, searchCodec, searchValidUntil),
+      records: namespaced("records", recordBytes, recordCodec, recordValidUntil),
       embeddings,
+      writing,
       invalidate,
       stats,
       shed: (targetBytes) => Effect.sync(() => l1.shed(Math.max(0, targetBytes))),

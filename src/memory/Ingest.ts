@@ -70,7 +70,10 @@ export const makeIngest = (deps: {
           kind: request.kind ?? defaults.kind
         }, embedder)
       }))
-      const inserted = yield* Effect.either(store.insert(records))
+      // Through the cache's write guard: the namespaces stay uncached while the batch is written, then move on.
+      const changed = (os: ReadonlyArray<{ readonly deduplicated: boolean }>) => os.some((o) => !o.deduplicated)
+      const guarded = (rs: ReadonlyArray<NewRecord>) => cache.writing(rs.map((r) => r.record.namespace), store.insert(rs), changed)
+      const inserted = yield* Effect.either(guarded(records))
       let outcomes: Array<Outcome>
       if (Either.isRight(inserted)) {
         outcomes = inserted.right.map((o, i) => fromInsert(items[i]!.index, o))
@@ -79,13 +82,11 @@ export const makeIngest = (deps: {
       } else {
         // A conflict sinks the whole statement: store item by item to find the one it belongs to.
         outcomes = yield* Effect.forEach(records, (record, i) =>
-          store.insert([record]).pipe(
+          guarded([record]).pipe(
             Effect.map(([o]): Outcome => fromInsert(items[i]!.index, o!)),
             Effect.catchAll((error): Effect.Effect<Outcome> => Effect.succeed({ index: items[i]!.index, _tag: "failed", error }))
           ))
       }
-      const touched = new Set(records.filter((_, i) => outcomes[i]!._tag === "stored").map((r) => r.record.namespace))
-      yield* Effect.forEach(touched, cache.invalidate, { discard: true })
       return outcomes
     }).pipe(Effect.withSpan("Memory.ingestBatch", { attributes: { "memory.batch_size": items.length } }))
 

@@ -7,8 +7,10 @@
  *   model maps a text to one vector).
  *
  * Namespaced values are tagged with the namespace's generation when they are
- * computed; `invalidate(namespace)` moves the generation on, so every earlier
- * value is unreachable at once, on every instance that shares the L2.
+ * computed; a write (`writing`, or `invalidate` after it) moves the generation
+ * on, so every earlier value is unreachable at once, on every instance that
+ * shares the L2. A value is also never served past its `validUntil` (the first
+ * expiry among the records it was computed from): it is computed again instead.
  */
 import { Context, type Effect, type Option } from "effect"
 import type { MemoryRecord } from "../domain/Memory.ts"
@@ -26,6 +28,13 @@ export interface CacheStats {
   readonly l2Hits: number
   /** L2 calls that failed or timed out; the request went on without the L2. */
   readonly l2Errors: number
+}
+
+/** A search's answer as cached: its hits and when the first record it was computed from expires. */
+export interface CachedSearch {
+  readonly hits: ReadonlyArray<SearchHit>
+  /** null: nothing it was computed from expires. */
+  readonly validUntil: Date | null
 }
 
 export interface NamespacedCache<A> {
@@ -48,11 +57,24 @@ export interface EmbeddingCache {
 }
 
 export interface MemoryCacheService {
-  readonly searches: NamespacedCache<ReadonlyArray<SearchHit>>
+  readonly searches: NamespacedCache<CachedSearch>
   /** None is cached too: a later write to the namespace moves its generation on. */
   readonly records: NamespacedCache<Option.Option<MemoryRecord>>
   readonly embeddings: EmbeddingCache
-  /** Makes every cached search and record of the namespace unreachable. Call after a write is durable, before acknowledging it. */
+  /**
+   * Runs a write to these namespaces: while it runs their cached values are
+   * neither served nor stored (on every instance sharing the L2), and once it
+   * is over they are unreachable, unless `changed` says the write changed
+   * nothing (a failed write counts as changed: it may have committed). Never
+   * fails because the L2 does: an invalidation that cannot reach it is kept and
+   * retried before this instance uses the L2 again.
+   */
+  readonly writing: <A, E, R>(
+    namespaces: ReadonlyArray<string>,
+    write: Effect.Effect<A, E, R>,
+    changed?: (a: A) => boolean
+  ) => Effect.Effect<A, E, R>
+  /** Makes every cached search and record of the namespace unreachable. Call after a write is durable, before acknowledging it; prefer `writing`. */
   readonly invalidate: (namespace: string) => Effect.Effect<void>
   readonly stats: Effect.Effect<Readonly<Record<CacheName, CacheStats>>>
   /** Evicts least recently used entries until the caches hold at most `targetBytes`; answers the bytes freed. */
