@@ -6,6 +6,8 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { optionsFirst } from "../src/cli/argv.ts"
+import { documentId } from "../src/cli/ingestSources.ts"
+import { spawnServer } from "./reliability/serverProcess.ts"
 
 const bin = new URL("../bin/agent-memory.mjs", import.meta.url).pathname
 
@@ -28,7 +30,7 @@ describe("agent-memory CLI", () => {
       const env = { MEMORY_DATA_DIR: join(dir, "data") }
       const ingest = yield* run(["ingest", "./docs", "--namespace", "cli"], env, dir)
       expect(ingest.stdout).toContain("ingested 3 sources")
-      expect(ingest.stdout).toContain("4 stored, 0 duplicates, 1 failed (2 document chunks)")
+      expect(ingest.stdout).toContain("4 stored, 0 duplicates, 0 replaced, 1 failed (2 document chunks)")
       expect(ingest.stderr).toContain("docs/notes.ndjson item 1: InvalidInput: docs/notes.ndjson: item 1 is not JSON")
       expect(ingest.code).toBe(1)
       const search = yield* run(["search", "what causes tides", "--k", "2", "--namespace", "cli", "--json"], env, dir)
@@ -39,11 +41,72 @@ describe("agent-memory CLI", () => {
       const stdin = yield* run(["ingest", "-", "--namespace", "cli"], env, dir, '{"content":"piped in"}\n')
       expect(stdin.stdout).toContain("1 stored")
       const context = yield* run(["context", "tides", "--namespace", "cli", "--max-tokens", "80"], env, dir)
-      expect(context.stdout).toContain("[1] # Tides")
+      expect(context.stdout).toContain("# Tides")
       expect(context.stderr).toMatch(/\(\d+ tokens, 1 sources\)/)
       const migrate = yield* run(["migrate"], env, dir)
       expect(migrate.stdout).toContain("schema up to date (pglite)")
     }), 120_000)
+
+  it.live("ingests a folder outside the working directory; ids never collide; replacements and failing files are outcomes", () =>
+    Effect.gen(function*() {
+      const elsewhere = mkdtempSync(join(tmpdir(), "agent-memory-cli-src-"))
+      const cwd = mkdtempSync(join(tmpdir(), "agent-memory-cli-cwd-"))
+      const docs = join(elsewhere, "notes")
+      const long = "a".repeat(140)
+      mkdirSync(join(docs, long), { recursive: true })
+      // Two paths alike in their first 128 characters, and two names alike once odd characters are replaced.
+      writeFileSync(join(docs, long, "first.md"), "The first long file talks about glaciers.\n")
+      writeFileSync(join(docs, long, "second.md"), "The second long file talks about deserts.\n")
+      writeFileSync(join(docs, "a b.md"), "Spaces in the name: owls hunt at night.\n")
+      writeFileSync(join(docs, "a_b.md"), "Underscore in the name: bees make honey.\n")
+      writeFileSync(join(docs, "empty.md"), "")
+      const env = { MEMORY_DATA_DIR: join(cwd, "data") }
+      const first = yield* run(["ingest", docs, join(elsewhere, "missing.md"), "--namespace", "far"], env, cwd)
+      expect(first.stdout).toContain("ingested 6 sources")
+      expect(first.stdout).toContain("4 stored, 0 duplicates, 0 replaced, 2 failed (4 document chunks)")
+      expect(first.stderr).toContain("empty.md: InvalidInput:")
+      expect(first.stderr).toContain("missing.md: InvalidInput: cannot read")
+      expect(first.stderr).not.toMatch(/\n\s+at /)
+      expect(first.code).toBe(1)
+      // Ingested again: the same four documents, replaced (their chunks stored anew), not added.
+      const again = yield* run(["ingest", docs, "--namespace", "far"], env, cwd)
+      expect(again.stdout).toContain("4 stored, 0 duplicates, 4 replaced, 1 failed")
+      const search = yield* run(["search", "glaciers", "--k", "1", "--namespace", "far", "--json"], env, cwd)
+      expect(JSON.parse(search.stdout).hits[0].metadata.source).toBe(`notes/${long}/first.md`)
+    }), 180_000)
+
+  it.live("ingest --url sends the data through a running server (the way into a directory it holds)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "agent-memory-cli-"))
+      const server = yield* spawnServer({ MEMORY_DATA_DIR: join(dir, "data") })
+      mkdirSync(join(dir, "docs"))
+      writeFileSync(join(dir, "docs", "tides.md"), "# Tides\n\nTides are caused by the moon's gravity.\n")
+      writeFileSync(join(dir, "docs", "notes.ndjson"), '{"content":"I like green tea"}\n{"content":"My cat is called Miso"}\n')
+      const ingest = yield* run(["ingest", "./docs", "--url", server.url, "--namespace", "remote"], {}, dir)
+      expect(ingest.stderr).toBe("")
+      expect(ingest.stdout).toContain("3 stored, 0 duplicates, 0 replaced, 0 failed (1 document chunks)")
+      expect(ingest.code).toBe(0)
+      const found = yield* Effect.promise(() =>
+        fetch(`${server.url}/v1/search`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "cat name", k: 1, namespace: "remote" })
+        }).then((r) => r.json() as Promise<{ hits: Array<{ content: string }> }>)
+      )
+      expect(found.hits[0]?.content).toBe("My cat is called Miso")
+      const again = yield* run(["ingest", "./docs", "--url", server.url, "--namespace", "remote"], {}, dir)
+      expect(again.stdout).toContain("1 stored, 2 duplicates, 1 replaced, 0 failed")
+    })), 240_000)
+
+  it("document ids: the name when it is a valid id, else a readable prefix and a hash of the whole name", () => {
+    expect(documentId("docs/tides.md")).toBe("docs/tides.md")
+    const long = `docs/${"x".repeat(200)}`
+    expect(documentId(`${long}/a.md`)).not.toBe(documentId(`${long}/b.md`))
+    expect(documentId(`${long}/a.md`).length).toBeLessThanOrEqual(110)
+    expect(documentId("a b.md")).not.toBe(documentId("a_b.md"))
+    expect(documentId("a b.md")).toMatch(/^a_b\.md@[0-9a-f]{20}$/)
+    expect(documentId("../x.md")).toMatch(/^x\.md@/)
+  })
 
   it.live("bad usage and bad configuration fail with a clear line", () =>
     Effect.gen(function*() {
