@@ -4,7 +4,8 @@
  * DATABASE_URL (and the embedded PGlite), prints tables, and writes
  * results.json, summary.md and chart.svg under results/<timestamp>/.
  * Scenarios: ingest, search, filtered, cache, http, pglite (default: all).
- * `quality` is a run of its own: ranking quality on the labelled set (bench/quality.ts).
+ * `quality` is a run of its own: ranking quality on the labelled set (bench/quality.ts);
+ * `keyword [--rows N]` too: keyword and hybrid latency beside vector search (bench/keyword.ts).
  * `soak --minutes N` is a run of its own: a bounded mixed load on the server (bench/soak.ts).
  * Flags and method: bench/PERFORMANCE.md.
  */
@@ -12,6 +13,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Logger, LogLevel } from "effect"
 import { parse, UsageError } from "./options.ts"
 import { runBench } from "./run.ts"
+import { runKeyword } from "./keyword.ts"
 import { runQuality } from "./qualityMain.ts"
 import { parseSoak, runSoak } from "./soak.ts"
 
@@ -32,7 +34,7 @@ const benchmark = Effect.suspend(() =>
   })
 )
 
-const program = Effect.asVoid<unknown, Error, never>(argv[0] === "soak" ? soak : argv[0] === "quality" ? runQuality(argv.slice(1)) : benchmark).pipe(
+const program = Effect.asVoid<unknown, Error, never>(argv[0] === "soak" ? soak : argv[0] === "quality" ? runQuality(argv.slice(1)) : argv[0] === "keyword" ? runKeyword(argv.slice(1)) : benchmark).pipe(
   Effect.catchAllDefect((defect) =>
     defect instanceof UsageError
       ? Effect.sync(() => {

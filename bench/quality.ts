@@ -238,7 +238,7 @@ export const qualityScenario = (options: QualityOptions) =>
       for (const t of queryTerms[i]!) if (terms.has(t)) return true
       return false
     }
-    const floors = [0, 1e-9, 0.01, 0.02, 0.05, 0.1].map((floor) => {
+    const floors = [0, 1e-6, 0.01, 0.02, 0.05, 0.1].map((floor) => {
       const lists = raw.map((l) => l.vector.filter((h) => h.score >= floor).slice(0, 100))
       const unrelated = lists.reduce((sum, l, i) => sum + l.slice(0, 10).filter((h) => !shares(h, i)).length, 0) / lists.length
       return { floor, hitsPerQuery: unrelated, ...quality(lists.map((l) => l.map((h) => h.id)), judgements) }
