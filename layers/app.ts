@@ -17,6 +17,7 @@ import { PoolRegistry } from "../src/observability/PoolRegistry.ts"
 import { SearchStats } from "../src/observability/SearchStats.ts"
 import * as TracedCache from "../src/observability/TracedCache.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
+import type { Reranker } from "../src/ports/Reranker.ts"
 import type { Plugin, ProviderStartError, StoreContext } from "../src/plugins/Plugin.ts"
 import { loadPlugin, makeRegistry, type PluginLoadError } from "../src/plugins/PluginRegistry.ts"
 import { builtins } from "./builtins.ts"
@@ -31,6 +32,8 @@ export type StartupError = ProviderStartError | PluginLoadError
 export interface ProviderChoice {
   readonly store: string
   readonly embedder: string
+  /** A reranker plugin's name, or "none" (the default). */
+  readonly reranker: string
   /** Module specifiers of external plugins. */
   readonly plugins: ReadonlyArray<string>
 }
@@ -38,6 +41,7 @@ export interface ProviderChoice {
 export const providerConfig: Config.Config<ProviderChoice> = Config.all({
   store: Config.string("MEMORY_STORE").pipe(Config.withDefault("pglite")),
   embedder: Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local")),
+  reranker: Config.string("MEMORY_RERANKER").pipe(Config.withDefault("none")),
   plugins: Config.string("MEMORY_PLUGINS").pipe(
     Config.withDefault(""),
     Config.map((list) => list.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
@@ -62,14 +66,16 @@ export type Services =
  * with the search statistics, the heap monitor and the metrics poller beside
  * it. The store learns the vector width from the embedder.
  */
-export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never>(options: {
+export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never, E7 = never>(options: {
   readonly embedder: Layer.Layer<Embedder, E1>
   readonly store: (context: StoreContext) => Layer.Layer<MemoryStore, E2>
   readonly cache?: Layer.Layer<MemoryCache, E3> | undefined
   readonly settings?: Layer.Layer<MemorySettings.MemorySettings, E4> | undefined
   readonly monitor?: Layer.Layer<Monitor.Monitor, E5, MemoryCache> | undefined
   readonly metricsPoller?: Layer.Layer<MetricsPoller.MetricsPoller, E6, MemoryCache> | undefined
-}): Layer.Layer<Services, E1 | E2 | E3 | E4 | E5 | E6> => {
+  /** An optional second search stage; none when left out. */
+  readonly reranker?: Layer.Layer<Reranker, E7> | undefined
+}): Layer.Layer<Services, E1 | E2 | E3 | E4 | E5 | E6 | E7> => {
   const cache = TracedCache.layer.pipe(Layer.provide(options.cache ?? (TieredCache.layer() as Layer.Layer<MemoryCache, E3>)))
   const settings = options.settings ?? (MemorySettings.layer() as Layer.Layer<MemorySettings.MemorySettings, E4>)
   const monitor = options.monitor ??
@@ -83,6 +89,7 @@ export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never>(op
   )
   return Memory.Default.pipe(
     Layer.provide(settings),
+    Layer.provide(options.reranker ?? Layer.empty),
     Layer.provideMerge(Layer.mergeAll(SearchStats.Default, monitor, poller)),
     Layer.provideMerge(store),
     Layer.provideMerge(embedder),
@@ -112,6 +119,10 @@ export const layerConfig = (
       if (!store) return yield* Effect.fail(unknownProvider("MEMORY_STORE", "store", choice.store, registry.stores.keys()))
       const embedder = registry.embedders.get(choice.embedder)
       if (!embedder) return yield* Effect.fail(unknownProvider("MEMORY_EMBEDDER", "embedder", choice.embedder, registry.embedders.keys()))
+      const reranker = choice.reranker === "none" ? undefined : registry.rerankers.get(choice.reranker)
+      if (choice.reranker !== "none" && !reranker) {
+        return yield* Effect.fail(unknownProvider("MEMORY_RERANKER", "reranker", choice.reranker, ["none", ...registry.rerankers.keys()]))
+      }
       const tuning = Layer.effect(
         MemorySettings.MemorySettings,
         Effect.map(MemorySettings.config, (fromEnv) => ({ ...fromEnv, ...settings }))
@@ -122,7 +133,8 @@ export const layerConfig = (
         cache: TieredCache.layerConfig(),
         settings: tuning,
         monitor: Monitor.layerConfig().pipe(Layer.provide(Readings.layer)),
-        metricsPoller: MetricsPoller.layerConfig
+        metricsPoller: MetricsPoller.layerConfig,
+        reranker: reranker?.layer()
       })
     })
   )

@@ -42,5 +42,11 @@ export const builtins: ReadonlyArray<Plugin> = [
     name: "openai",
     description: "OpenAI, or any OpenAI-compatible server at OPENAI_BASE_URL",
     layer: () => lazy(() => import("./embedder/OpenAiEmbedder.ts"), (OpenAiEmbedder) => OpenAiEmbedder.layerConfig())
+  },
+  {
+    port: "reranker",
+    name: "http",
+    description: "a /rerank server (Cohere, Jina, TEI protocol) at MEMORY_RERANK_URL",
+    layer: () => lazy(() => import("./reranker/HttpReranker.ts"), (HttpReranker) => HttpReranker.layerConfig())
   }
 ]

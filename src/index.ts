@@ -22,6 +22,8 @@ export { type MemorySettingsShape, MemorySettings } from "./memory/MemorySetting
 export { Embedder, type EmbedderService } from "./ports/Embedder.ts"
 export * from "./ports/MemoryCache.ts"
 export * from "./ports/MemoryStore.ts"
+export { Reranker, type RerankerService, type RerankScore } from "./ports/Reranker.ts"
+export * from "./domain/TimeRange.ts"
 export type * from "./plugins/Plugin.ts"
 export { PluginLoadError } from "./plugins/PluginRegistry.ts"
 export { Api } from "./http/Api.ts"

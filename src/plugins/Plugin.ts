@@ -10,6 +10,7 @@ import type { ConfigError, Layer } from "effect"
 import type { DimensionMismatch, EmbeddingFailed, StoreUnavailable } from "../domain/errors.ts"
 import type { Embedder } from "../ports/Embedder.ts"
 import type { MemoryStore } from "../ports/MemoryStore.ts"
+import type { Reranker } from "../ports/Reranker.ts"
 
 /** What a provider may fail with while starting. */
 export type ProviderStartError = ConfigError.ConfigError | StoreUnavailable | DimensionMismatch | EmbeddingFailed
@@ -33,4 +34,12 @@ export interface EmbedderPlugin {
   readonly layer: () => Layer.Layer<Embedder, ProviderStartError>
 }
 
-export type Plugin = StorePlugin | EmbedderPlugin
+/** An optional search stage, chosen by MEMORY_RERANKER (none by default). */
+export interface RerankerPlugin {
+  readonly port: "reranker"
+  readonly name: string
+  readonly description?: string | undefined
+  readonly layer: () => Layer.Layer<Reranker, ProviderStartError>
+}
+
+export type Plugin = StorePlugin | EmbedderPlugin | RerankerPlugin

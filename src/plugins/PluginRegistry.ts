@@ -6,12 +6,12 @@
 import { pathToFileURL } from "node:url"
 import { resolve } from "node:path"
 import { Data, Effect, ParseResult, Schema } from "effect"
-import type { EmbedderPlugin, Plugin, StorePlugin } from "./Plugin.ts"
+import type { EmbedderPlugin, Plugin, RerankerPlugin, StorePlugin } from "./Plugin.ts"
 
 export class PluginLoadError extends Data.TaggedError("PluginLoadError")<{ readonly message: string }> {}
 
 const PluginShape = Schema.Struct({
-  port: Schema.Literal("store", "embedder"),
+  port: Schema.Literal("store", "embedder", "reranker"),
   name: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9-]{0,39}$/, { message: () => "name must be lower-case letters, digits and -" })),
   description: Schema.optional(Schema.String),
   layer: Schema.declare((u): u is (...args: ReadonlyArray<unknown>) => unknown => typeof u === "function", {
@@ -23,20 +23,22 @@ const decodePlugins = Schema.decodeUnknownEither(Schema.Union(PluginShape, Schem
 export interface PluginRegistry {
   readonly stores: ReadonlyMap<string, StorePlugin>
   readonly embedders: ReadonlyMap<string, EmbedderPlugin>
+  readonly rerankers: ReadonlyMap<string, RerankerPlugin>
 }
 
 export const makeRegistry = (plugins: ReadonlyArray<Plugin>): Effect.Effect<PluginRegistry, PluginLoadError> =>
   Effect.suspend(() => {
     const stores = new Map<string, StorePlugin>()
     const embedders = new Map<string, EmbedderPlugin>()
+    const rerankers = new Map<string, RerankerPlugin>()
     for (const plugin of plugins) {
-      const table: Map<string, Plugin> = plugin.port === "store" ? stores : embedders
+      const table: Map<string, Plugin> = plugin.port === "store" ? stores : plugin.port === "embedder" ? embedders : rerankers
       if (table.has(plugin.name)) {
         return Effect.fail(new PluginLoadError({ message: `two ${plugin.port} plugins are named "${plugin.name}"` }))
       }
       table.set(plugin.name, plugin)
     }
-    return Effect.succeed({ stores, embedders })
+    return Effect.succeed({ stores, embedders, rerankers })
   })
 
 /** Imports one module (a path relative to the working directory, or a package name) and checks its export. */
