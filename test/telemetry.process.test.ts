@@ -4,7 +4,7 @@
  * the request's span, and its search histogram arrives as a metric; GET /metrics
  * serves the same histogram as Prometheus text, and GET /v1/stats counts the searches.
  *
- * This is the acceptance test of the wiring in src/main.ts (Telemetry.layerConfig),
+ * This is the acceptance test of the wiring in layers/main.ts + layers/process.ts (Telemetry.layerConfig),
  * src/memory/Memory.ts (SearchStats.observe) and the observability endpoints.
  */
 import { describe, expect, it } from "@effect/vitest"
