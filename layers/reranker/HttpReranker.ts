@@ -87,6 +87,8 @@ export const make = (options: HttpRerankerOptions) =>
         return scores.sort((a, b) => b.score - a.score)
       }).pipe(
         Effect.scoped,
+        // A hung server must not hold the caller while the abandoned request is torn down.
+        Effect.disconnect,
         Effect.timeoutFail({ duration: timeout, onTimeout: () => new Transient({ message: `did not answer within ${Duration.format(timeout)}` }) })
       )
 
