@@ -161,7 +161,8 @@ export const buildContext = (request: ContextRequest, parts: ContextParts, encod
     const total = sections.reduce((sum, s) => sum + s.weight, 0)
     // Each section its share first; then what is left, section by section, to those with weight.
     if (total > 0) for (const s of sections) fill(s as Section<unknown>, Math.floor((remaining * s.weight) / total))
-    for (const s of sections) {
+    // The heavier section takes the rest first.
+    for (const s of [...sections].sort((a, b) => b.weight - a.weight)) {
       if (s.weight === 0) continue
       const left = remaining - sections.reduce((sum, x) => sum + x.used, 0)
       fill(s as Section<unknown>, s.used + left)

@@ -10,34 +10,45 @@ import { Effect, Option, Schedule, type Stream } from "effect"
 import { ContextResponse, type ContextRequest } from "../domain/Context.ts"
 import { DocumentResult, type DocumentRequest, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from "../domain/Document.ts"
 import { KeyNotFound, MemoryNotFound } from "../domain/errors.ts"
-import { filterTree, type MetadataFilter } from "../domain/Filter.ts"
+import { filterTree } from "../domain/Filter.ts"
 import { KvEntry, type KvPutRequest } from "../domain/KeyValue.ts"
 import {
   DEFAULT_NAMESPACE,
+  MAX_K,
   type MemoryKind,
   type MemoryRecord,
   StoredMemory,
   type StoreMemoryRequest,
   type UpdateMemoryRequest
 } from "../domain/Memory.ts"
-import { DEFAULT_K, SearchHit, type SearchMode, SearchRequest, SearchResponse } from "../domain/Search.ts"
+import { SearchHit, SearchRequest, SearchResponse } from "../domain/Search.ts"
 import { type AddMessageRequest, History, Message, type MessageRole } from "../domain/Session.ts"
 import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
-import { MemoryStore, type RecordSelector, type ScoredRecord } from "../ports/MemoryStore.ts"
+import { MemoryStore, type ScoredRecord } from "../ports/MemoryStore.ts"
 import { inSpan } from "../observability/inSpan.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import { SearchStats } from "../observability/SearchStats.ts"
 import { randomUUID } from "node:crypto"
 import { chunkText } from "./Chunker.ts"
 import { contentHash } from "./contentHash.ts"
-import { buildContext, DEFAULT_HISTORY_LIMIT } from "./ContextBuilder.ts"
+import {
+  buildContext,
+  DEFAULT_CONVERSATION_WEIGHT,
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_KNOWLEDGE_WEIGHT,
+  DEFAULT_MAX_TOKENS,
+  DEFAULT_PERSONAL_WEIGHT
+} from "./ContextBuilder.ts"
 import { fuse, HYBRID_DEPTH } from "./fusion.ts"
 import { type IngestDefaults, type IngestItem, makeIngest } from "./Ingest.ts"
 import { defaults as defaultSettings, MemorySettings } from "./MemorySettings.ts"
 import { buildRecord } from "./records.ts"
-import { searchKey } from "./searchKey.ts"
+import { planSearch, type SearchPlan, searchKey, selector, type Selection } from "./SearchPlan.ts"
 import { tokenizer } from "./Tokenizer.ts"
+import { boostByRecency } from "./Recency.ts"
+import { rerankHits } from "./Reranking.ts"
+import { Reranker } from "../ports/Reranker.ts"
 
 /**
  * Vector hits must score above zero (a minScore can only raise the floor): a record with cosine
@@ -69,27 +80,45 @@ const toMessage = (r: MemoryRecord) =>
     role: (r.metadata["role"] as MessageRole | undefined) ?? "user",
     content: r.content,
     metadata: r.metadata,
-    createdAt: r.createdAt
+    createdAt: r.createdAt,
+    occurredAt: r.occurredAt
   }, true)
 
-/** A selection of records, as the API names it. */
-export interface Selection {
+export type { Selection } from "./SearchPlan.ts"
+
+export interface HistoryOptions {
   readonly namespace?: string | undefined
-  readonly filter?: MetadataFilter | undefined
-  readonly kinds?: ReadonlyArray<MemoryKind> | undefined
-  readonly tags?: ReadonlyArray<string> | undefined
-  readonly tagMatch?: "all" | "any" | undefined
-  readonly sessionId?: string | undefined
+  readonly limit?: number | undefined
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
 }
 
-const selector = (s: Selection): RecordSelector => ({
-  namespace: s.namespace ?? DEFAULT_NAMESPACE,
-  kinds: s.kinds,
-  tags: s.tags,
-  tagMatch: s.tagMatch,
-  sessionId: s.sessionId,
-  filter: s.filter === undefined ? undefined : filterTree(s.filter)
-})
+/** A message found by a search, as history shows it. */
+const hitToMessage = (h: SearchHit) =>
+  new Message({
+    id: h.id,
+    sessionId: h.sessionId ?? "",
+    role: (h.metadata["role"] as MessageRole | undefined) ?? "user",
+    content: h.content,
+    metadata: h.metadata,
+    createdAt: h.createdAt,
+    occurredAt: h.occurredAt
+  }, true)
+
+/** Hits to ask for per section: enough to fill the budget (about this many tokens a hit at least). */
+const TOKENS_PER_HIT = 25
+
+/** The first expiry among the records an answer was computed from: the answer is good until then. */
+const firstExpiry = (lists: ReadonlyArray<ReadonlyArray<ScoredRecord>>): Date | null => {
+  let first: number | null = null
+  for (const list of lists) {
+    for (const { record } of list) {
+      const at = record.expiresAt?.getTime()
+      if (at !== undefined && (first === null || at < first)) first = at
+    }
+  }
+  return first === null ? null : new Date(first)
+}
 
 export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
   scoped: Effect.gen(function*() {
@@ -98,6 +127,8 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
     const cache = yield* MemoryCache
     const stats = yield* SearchStats
     const settings = Option.getOrElse(yield* Effect.serviceOption(MemorySettings), () => defaultSettings)
+    // Optional second stage: none unless the application provides one (MEMORY_RERANKER).
+    const reranker = Option.getOrUndefined(yield* Effect.serviceOption(Reranker))
     const { ingest } = makeIngest({ store, embedder, cache, settings })
 
     // The sweeper: expired records are never returned; this reclaims their space.
@@ -115,52 +146,72 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       yield* Effect.annotateCurrentSpan({ "memory.namespace": namespace, "memory.store": store.provider })
       const embedding = yield* embedder.embed(request.content)
       const record = buildRecord({ ...request, namespace }, embedder)
-      const [outcome] = yield* store.insert([{ record, embedding }])
-      if (!outcome!.deduplicated) yield* cache.invalidate(namespace)
+      const [outcome] = yield* cache.writing([namespace], store.insert([{ record, embedding }]), ([o]) => !o!.deduplicated)
       yield* Effect.annotateCurrentSpan("memory.deduplicated", outcome!.deduplicated)
       return new StoredMemory({ ...outcome!.record, deduplicated: outcome!.deduplicated }, true)
     })
 
-    /** The store query behind a search, by mode. Hybrid fuses a wider vector and keyword list. */
-    const runSearch = (request: SearchRequest, mode: SearchMode, k: number, minScore: number) =>
+    /**
+     * The store query behind a search, by mode, from the plan alone (so the plan, and its key, is all
+     * that decides the answer). Hybrid fuses a wider vector and keyword list. Answers the hits and
+     * the first expiry among every record that went into them.
+     */
+    const runSearch = (plan: SearchPlan) =>
       Effect.gen(function*() {
-        const base = { ...selector(request), k }
+        const { k, minScore, query } = plan
+        const base = { ...plan.selector, k }
         const vector = (limit: number, floor: number) =>
-          Effect.flatMap(embedder.embed(request.query), (embedding) =>
-            store.search({ ...base, k: limit, embedding, minScore: floor }))
-        const keyword = (limit: number) => store.keywordSearch({ ...base, k: limit, text: request.query })
-        switch (mode) {
-          case "vector":
-            return yield* vector(k, Math.max(minScore, VECTOR_FLOOR))
-          case "keyword":
-            return (yield* keyword(k)).filter((h) => h.score >= minScore)
+          Effect.flatMap(embedder.embed(query), (embedding) => store.search({ ...base, k: limit, embedding, minScore: floor }))
+        const keyword = (limit: number) => store.keywordSearch({ ...base, k: limit, text: query })
+        switch (plan.mode) {
+          case "vector": {
+            const v = yield* vector(k, Math.max(minScore, VECTOR_FLOOR))
+            return { hits: v, validUntil: firstExpiry([v]) }
+          }
+          case "keyword": {
+            const t = yield* keyword(k)
+            return { hits: t.filter((h) => h.score >= minScore), validUntil: firstExpiry([t]) }
+          }
           case "hybrid": {
             // Each list's depth and the fusion were chosen on the labelled set (src/memory/fusion.ts).
             const depth = Math.min(200, Math.max(k, HYBRID_DEPTH))
             const [v, t] = yield* Effect.all([vector(depth, VECTOR_FLOOR), keyword(depth)], { concurrency: 2 })
-            return fuse(v, t).filter((h) => h.score >= minScore).slice(0, k)
+            const hits = fuse(v, t).filter((h) => h.score >= minScore).slice(0, k)
+            return { hits, validUntil: firstExpiry([v, t]) }
           }
         }
       })
 
+    /**
+     * Retrieval, then the optional stages over a deeper candidate list: the reranker (its
+     * MEMORY_RERANK_DEPTH candidates), then the recency boost (4·k candidates); then the top k.
+     */
+    const rankedSearch = (plan: SearchPlan) => {
+      if (plan.reranker === null && plan.recency === null) return runSearch(plan)
+      const depth = Math.max(plan.k, plan.reranker !== null && reranker ? reranker.depth : Math.min(MAX_K, plan.k * 4))
+      return Effect.gen(function*() {
+        const found = yield* runSearch({ ...plan, k: depth })
+        let hits = found.hits
+        if (plan.reranker !== null && reranker) hits = yield* rerankHits(reranker, plan.query, hits)
+        if (plan.recency !== null) hits = boostByRecency(hits, plan.recency)
+        return { hits: hits.slice(0, plan.k), validUntil: found.validUntil }
+      })
+    }
+
     // The hottest path: a plain function with one span, its attributes set directly on it
     // and no call-site stack capture (Effect.fn and annotateCurrentSpan cost more per call).
     const search = (request: SearchRequest) => {
-      const namespace = request.namespace ?? DEFAULT_NAMESPACE
-      const k = request.k ?? DEFAULT_K
-      const minScore = request.minScore ?? 0
-      const mode = request.mode ?? "vector"
+      const plan = planSearch(request, embedder, reranker)
+      const { k, mode } = plan
+      const namespace = plan.selector.namespace
       const attributes = { "memory.namespace": namespace, "memory.k": k, "memory.mode": mode, "memory.store": store.provider }
       return inSpan("Memory.search", attributes, (span) =>
         stats.observe(
           Effect.suspend(() => {
             const started = performance.now()
-            const key = searchKey(request, { k, minScore, mode, model: embedder.model, dimensions: embedder.dimensions })
-            const compute = Effect.map(runSearch(request, mode, k, minScore), (scored) => scored.map(toHit))
-            return Effect.map(cache.searches.getOrCompute(namespace, key, compute), ({ hit, value }) => {
-              // A cached answer may hold a record that has expired since.
-              const now = Date.now()
-              const hits = hit ? value.filter((h) => live(h.expiresAt, now)) : value
+            const compute = Effect.map(rankedSearch(plan), ({ hits, validUntil }) => ({ hits: hits.map(toHit), validUntil }))
+            // The cache never answers past validUntil: an answer holding a record that has expired is computed again.
+            return Effect.map(cache.searches.getOrCompute(namespace, searchKey(plan), compute), ({ hit, value: { hits } }) => {
               span.attribute("memory.cache_hit", hit)
               span.attribute("memory.results", hits.length)
               return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
@@ -184,7 +235,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       const content = request.content === undefined
         ? undefined
         : { text: request.content, hash: contentHash(request.content), embedding: yield* embedder.embed(request.content), model: embedder.model }
-      const updated = yield* store.update(namespace, id, {
+      const updated = yield* cache.writing([namespace], store.update(namespace, id, {
         content,
         kind: request.kind,
         tags: request.tags,
@@ -195,22 +246,19 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
           ? null
           : new Date(now.getTime() + request.ttlSeconds * 1000),
         updatedAt: now
-      })
+      }), Option.isSome)
       if (Option.isNone(updated)) return yield* MemoryNotFound.of(namespace, id)
-      yield* cache.invalidate(namespace)
       return updated.value
     })
 
     const remove = Effect.fn("Memory.delete")(function*(id: string, namespace: string = DEFAULT_NAMESPACE) {
-      const deleted = yield* store.delete(namespace, id)
+      const deleted = yield* cache.writing([namespace], store.delete(namespace, id), (d) => d)
       if (!deleted) return yield* MemoryNotFound.of(namespace, id)
-      yield* cache.invalidate(namespace)
     })
 
     const deleteWhere = Effect.fn("Memory.deleteWhere")(function*(selection: Selection) {
       const target = selector(selection)
-      const deleted = yield* store.deleteWhere(target)
-      if (deleted > 0) yield* cache.invalidate(target.namespace)
+      const deleted = yield* cache.writing([target.namespace], store.deleteWhere(target), (n) => n > 0)
       return deleted
     })
 
@@ -243,11 +291,10 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
         }, embedder, now)
       }))
       // Re-ingesting a document replaces its chunks, atomically.
-      const outcomes = yield* store.replace(
-        { namespace, kinds: ["knowledge"], filter: filterTree({ documentId }) },
-        records
+      const outcomes = yield* cache.writing(
+        [namespace],
+        store.replace({ namespace, kinds: ["knowledge"], filter: filterTree({ documentId }) }, records)
       )
-      yield* cache.invalidate(namespace)
       return new DocumentResult({ documentId, chunks: chunks.length, duplicates: outcomes.filter((o) => o.deduplicated).length }, true)
     })
 
@@ -273,14 +320,16 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
         namespace: request.namespace,
         sessionId,
         kind: "message",
-        metadata: { ...request.metadata, role: request.role }
+        metadata: { ...request.metadata, role: request.role },
+        occurredAt: request.occurredAt
       } as StoreMemoryRequest)
       return toMessage(stored)
     })
 
-    const history = Effect.fn("Memory.history")(function*(sessionId: string, options: { readonly namespace?: string | undefined; readonly limit?: number | undefined } = {}) {
+    /** The latest messages of a session (in the window, if given), oldest first: by when they were said. */
+    const history = Effect.fn("Memory.history")(function*(sessionId: string, options: HistoryOptions = {}) {
       const records = yield* store.list(
-        { namespace: options.namespace ?? DEFAULT_NAMESPACE, sessionId, kinds: ["message"] },
+        { namespace: options.namespace ?? DEFAULT_NAMESPACE, sessionId, kinds: ["message"], since: options.since, until: options.until },
         { limit: options.limit ?? 50, newestFirst: true }
       )
       return new History({ sessionId, messages: records.map(toMessage).reverse() }, true)
@@ -290,26 +339,68 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       return yield* deleteWhere({ namespace, sessionId, kinds: ["message"] })
     })
 
+    /**
+     * A prompt context: the session's latest turns, and memories, knowledge and earlier turns
+     * found by the query (hybrid), as many as the budget holds. The first searches ask for about
+     * maxTokens / TOKENS_PER_HIT hits each; a section whose every hit fitted asks again, deeper,
+     * while the text is short of the budget.
+     */
     const context = Effect.fn("Memory.context")(function*(request: ContextRequest) {
       const namespace = request.namespace ?? DEFAULT_NAMESPACE
-      const ask = (kinds: ReadonlyArray<MemoryKind>) =>
-        search(new SearchRequest({ query: request.query, namespace, k: 20, mode: "hybrid", kinds, minScore: request.minScore }, true))
+      const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS
+      const scope = request.searchMessages ?? "namespace"
+      const messagesIn = scope === "none" || (scope === "session" && request.sessionId === undefined)
+        ? null
+        : { sessionId: scope === "session" ? request.sessionId : undefined }
+      const none = Effect.succeed({ hits: [] as ReadonlyArray<SearchHit> })
+      const ask = (kinds: ReadonlyArray<MemoryKind>, k: number, weight: number, sessionId?: string) =>
+        weight === 0 ? none : search(
+          new SearchRequest({
+            query: request.query,
+            namespace,
+            k,
+            mode: "hybrid",
+            kinds,
+            minScore: request.minScore,
+            sessionId,
+            since: request.since,
+            until: request.until
+          }, true)
+        )
       const historyLimit = request.historyLimit ?? DEFAULT_HISTORY_LIMIT
-      const [memories, knowledge, past, encoder] = yield* Effect.all([
-        ask(["memory"]),
-        ask(["knowledge"]),
+      const [past, encoder] = yield* Effect.all([
         request.sessionId === undefined || historyLimit === 0
           ? Effect.succeed(undefined)
-          : history(request.sessionId, { namespace, limit: historyLimit }),
+          : history(request.sessionId, { namespace, limit: historyLimit, since: request.since, until: request.until }),
         Effect.promise(() => tokenizer(settings.tokenizer))
       ], { concurrency: "unbounded" })
-      const built = buildContext(request, {
-        memories: memories.hits,
-        knowledge: knowledge.hits,
-        history: past?.messages ?? []
-      }, encoder)
-      yield* Effect.annotateCurrentSpan({ "memory.tokens": built.tokenCount, "memory.sources": built.sources.length })
-      return new ContextResponse(built, true)
+      const first = Math.min(MAX_K, Math.max(10, Math.ceil(maxTokens / TOKENS_PER_HIT)))
+      const depth = { memories: first, knowledge: first, earlier: first }
+      const now = new Date()
+      for (let round = 0;; round++) {
+        const [memories, knowledge, earlier] = yield* Effect.all([
+          ask(["memory"], depth.memories, request.personalWeight ?? DEFAULT_PERSONAL_WEIGHT),
+          ask(["knowledge"], depth.knowledge, request.knowledgeWeight ?? DEFAULT_KNOWLEDGE_WEIGHT),
+          messagesIn === null ? none : ask(["message"], depth.earlier, request.conversationWeight ?? DEFAULT_CONVERSATION_WEIGHT, messagesIn.sessionId)
+        ], { concurrency: "unbounded" })
+        const built = buildContext(request, {
+          memories: memories.hits,
+          knowledge: knowledge.hits,
+          history: past?.messages ?? [],
+          earlier: earlier.hits.map(hitToMessage),
+          now
+        }, encoder)
+        const found = { memories: memories.hits.length, knowledge: knowledge.hits.length, earlier: earlier.hits.length }
+        const deeper = (["memories", "knowledge", "earlier"] as const).filter((s) =>
+          built.exhausted[s] && found[s] === depth[s] && depth[s] < MAX_K
+        )
+        if (round >= 2 || deeper.length === 0 || built.tokenCount >= maxTokens * 0.95) {
+          yield* Effect.annotateCurrentSpan({ "memory.tokens": built.tokenCount, "memory.items": built.items.length, "memory.rounds": round + 1 })
+          const { exhausted: _, ...response } = built
+          return new ContextResponse(response, true)
+        }
+        for (const s of deeper) depth[s] = Math.min(MAX_K, depth[s] * 2)
+      }
     })
 
     // Failures counted per operation (searches are counted by SearchStats).
