@@ -12,13 +12,14 @@ import * as PgvectorStore from "../../layers/store/pgvector/PgvectorStore.ts"
 import { StoreMemoryRequest } from "../../src/domain/Memory.ts"
 import { SearchRequest } from "../../src/domain/Search.ts"
 import { Memory } from "../../src/memory/Memory.ts"
+import type { DimensionMismatch, StoreUnavailable } from "../../src/domain/errors.ts"
 import { MemoryStore } from "../../src/ports/MemoryStore.ts"
 import { databaseUrl, freshSchema, postgresAvailable } from "../support/postgres.ts"
 import { newNamespace } from "../support/records.ts"
 
 const DIMENSIONS = 128
 
-const stores: ReadonlyArray<readonly [string, Layer.Layer<MemoryStore>, boolean]> = [
+const stores: ReadonlyArray<readonly [string, Layer.Layer<MemoryStore, StoreUnavailable | DimensionMismatch>, boolean]> = [
   ["memory", InMemoryStore.layer({ dimensions: DIMENSIONS }), true],
   ["pglite", PgliteStore.layer({ dataDir: "memory://", dimensions: DIMENSIONS }), true],
   [
