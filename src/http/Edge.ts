@@ -69,6 +69,14 @@ const sameOrigin = (origin: string, host: string | undefined) => {
   }
 }
 
+const validPath = (path: string) => {
+  try {
+    return path.split("/").every((segment) => segment.length <= 256 && decodeURIComponent(segment).length <= 256)
+  } catch {
+    return false
+  }
+}
+
 const hasBody = (request: HttpServerRequest.HttpServerRequest) => {
   const length = request.headers["content-length"]
   return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
@@ -89,6 +97,10 @@ const check = (request: HttpServerRequest.HttpServerRequest, settings: EdgeSetti
     return refusal("Forbidden", `requests from origin ${JSON.stringify(origin)} are refused (allow it in MEMORY_CORS_ORIGINS)`, 403)
   }
   const path = request.url.split("?")[0]!
+  // The router answers these with an empty 404 of its own, before any middleware could shape it.
+  if (!validPath(path)) {
+    return refusal("InvalidInput", "the path is not valid: each segment is at most 256 characters of percent-encoded UTF-8", 400)
+  }
   const matching = routes.filter((route) => route.pattern.test(path))
   if (matching.length === 0) return refusal("NotFound", `no route ${JSON.stringify(path)}`, 404)
   if (!matching.some((route) => route.method === request.method)) {
@@ -120,9 +132,10 @@ const check = (request: HttpServerRequest.HttpServerRequest, settings: EdgeSetti
     }
     const length = Number(request.headers["content-length"] ?? 0)
     if (!ndjson && length > settings.maxBody) {
+      // Node reads and drops the unread body after answering, so a client still sending gets the 413.
       return refusal("PayloadTooLarge", `the request body is larger than ${settings.maxBody} bytes (MEMORY_MAX_BODY)`, 413, {
         limit: settings.maxBody
-      }, { connection: "close" })
+      })
     }
   } else if (hasBody(request)) {
     return refusal(
@@ -146,6 +159,14 @@ const lastResort = (cause: Cause.Cause<unknown>) => {
   )
 }
 
+/** An error answered with no body (the router's own 404 for a path it cannot match, say) gets the JSON one. */
+const withBody = (response: HttpServerResponse.HttpServerResponse, request: HttpServerRequest.HttpServerRequest) =>
+  response.status >= 400 && (response.body._tag === "Empty" || (response.body.contentType ?? response.headers["content-type"]) === undefined)
+    ? response.status === 404
+      ? refusal("NotFound", `no route ${JSON.stringify(request.url.split("?")[0])}`, 404)
+      : refusal("HttpError", `the request failed with status ${response.status}`, response.status)
+    : response
+
 /** The edge around the whole HTTP app; CORS headers go on every answer, refusals included. */
 export const middleware = (settings: EdgeSettingsShape, drain: DrainShape) => {
   const cors = HttpMiddleware.cors({
@@ -160,7 +181,7 @@ export const middleware = (settings: EdgeSettingsShape, drain: DrainShape) => {
         return Effect.succeed(refusal("ShuttingDown", "the server is shutting down; retry after it restarts", 503, {}, { connection: "close" }))
       }
       const refused = check(request, settings)
-      return refused ? Effect.succeed(refused) : drain.track(app)
+      return refused ? Effect.succeed(refused) : Effect.map(drain.track(app), (response) => withBody(response, request))
     })).pipe(
       Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : lastResort(cause)))
     ) as HttpApp.Default<never, R | HttpServerRequest.HttpServerRequest>
