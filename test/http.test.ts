@@ -19,14 +19,15 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
       expect(found.status).toBe(200)
       expect(found.body.hits[0].content).toBe("The cat sat on the mat")
       expect(found.body.hits[0].id).toBe(stored.body.id)
-      expect(found.body.hits.length).toBe(3)
+      // At most k, and no unrelated zero-score record fills the list (the vector floor).
+      expect(found.body.hits.length).toBeLessThanOrEqual(3)
       expect(found.body.cached).toBe(false)
       expect(typeof found.body.tookMs).toBe("number")
       for (const hit of found.body.hits) {
-        expect(hit.score).toBeGreaterThanOrEqual(0)
+        expect(hit.score).toBeGreaterThan(0)
         expect(hit.score).toBeLessThanOrEqual(1)
       }
-      const pets = yield* post("/v1/search", { query: "animals", namespace, tags: ["pets"], filter: {} })
+      const pets = yield* post("/v1/search", { query: "a cat or a dog", namespace, tags: ["pets"], filter: {} })
       expect(pets.body.hits.map((h: any) => h.content)).toEqual(["The cat sat on the mat"])
     }))
 
