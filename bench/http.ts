@@ -6,9 +6,8 @@
  * embedding caches off). The server answers the benchmark's queries with the
  * precomputed embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -17,6 +16,7 @@ import * as BenchEmbedderPlugin from "./BenchEmbedderPlugin.ts"
 import type { BenchContext } from "./context.ts"
 import { searchSchema } from "./ingest.ts"
 import { autocannonEntry } from "./langchain/peers.ts"
+import { freePort, stop, waitReady } from "./serverProcess.ts"
 import * as Stack from "./stack.ts"
 import type { Summary } from "./stats.ts"
 
@@ -31,41 +31,6 @@ export interface HttpFigure {
   readonly failed: number
   readonly latency: Summary
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
-
-const waitReady = async (base: string, child: ChildProcess, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`)
-    try {
-      if ((await fetch(`${base}/ready`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`the server was not ready within ${timeoutMs / 1000} s`)
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
 
 interface LoadgenOutput {
   readonly seconds: number

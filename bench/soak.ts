@@ -13,11 +13,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { UsageError } from "./options.ts"
+import { freePort, stop, waitReady } from "./serverProcess.ts"
 import { summarise } from "./stats.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -57,16 +57,6 @@ export const parseSoak = (argv: ReadonlyArray<string>): SoakOptions => {
   }
   return options
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 /** The server's resident memory, from /proc (Linux); 0 elsewhere. */
 const rssBytes = (pid: number) => {
@@ -127,23 +117,10 @@ export const runSoak = async (options: SoakOptions, log: (line: string) => void 
   })
   let stderr = ""
   child.stderr?.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000)
-      child.once("exit", () => (clearTimeout(kill), resolve()))
-      child.kill("SIGTERM")
-    })
-
   try {
-    const ready = Date.now() + 120_000
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${stderr}`)
-      if (Date.now() > ready) throw new Error(`the server was not ready within 120 s:\n${stderr}`)
-      const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false)
-      if (ok) break
-      await new Promise((r) => setTimeout(r, 250))
-    }
+    await waitReady(base, child, 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr}`)
+    })
 
     const json = { "content-type": "application/json" }
     const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: json, body: JSON.stringify(body) })
@@ -272,7 +249,7 @@ export const runSoak = async (options: SoakOptions, log: (line: string) => void 
     log(`soak: wrote ${join(folder, "soak.json")}`)
     return result
   } finally {
-    await stop()
+    await stop(child, 10_000)
     rmSync(dataDir, { recursive: true, force: true })
     if (url) await dropSchema(url, schema)
   }
