@@ -19,9 +19,10 @@ import type { InsertOutcome, MemoryStoreService, NewRecord } from "../ports/Memo
 import type { MemorySettingsShape } from "./MemorySettings.ts"
 import { buildRecord } from "./records.ts"
 
-/** One input item: a value to check, or a line that could not even be parsed. */
+/** One input item: a value to check, a request already checked (built in process: not decoded again), or a line that could not even be parsed. */
 export type IngestItem =
   | { readonly index: number; readonly value: unknown }
+  | { readonly index: number; readonly request: StoreMemoryRequest }
   | { readonly index: number; readonly error: InvalidInput }
 
 export interface IngestDefaults {
@@ -101,7 +102,10 @@ export const makeIngest = (deps: {
             invalid.push({ index: item.index, _tag: "failed", error: item.error })
             continue
           }
-          const decoded = decode(item.value)
+          // A StoreMemoryRequest instance passed its Schema when it was made.
+          const decoded = "request" in item && item.request instanceof StoreMemoryRequest
+            ? Either.right(item.request)
+            : decode("request" in item ? item.request : item.value)
           if (Either.isLeft(decoded)) {
             invalid.push({ index: item.index, _tag: "failed", error: new InvalidInput({ message: describeParseError(decoded.left) }) })
             continue

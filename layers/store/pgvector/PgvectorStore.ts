@@ -22,6 +22,7 @@ import { vectorBinary } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
 import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
+import * as CopyInsert from "./CopyInsert.ts"
 import * as PgPool from "./PgPool.ts"
 import * as ReplicaRouter from "./ReplicaRouter.ts"
 
@@ -38,6 +39,8 @@ export interface PgvectorStoreOptions {
   readonly replicaRetryAfter?: Duration.DurationInput | undefined
   /** How often an idle pool is asked whether its server answers (default 5 seconds). */
   readonly probeInterval?: Duration.DurationInput | undefined
+  /** How batches are written: `copy` (default; binary COPY into a staging table, then one INSERT … SELECT) or `values` (one INSERT … VALUES). */
+  readonly insertVia?: "copy" | "values" | undefined
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -131,7 +134,8 @@ export const make = (options: PgvectorStoreOptions) =>
         provider: "pgvector",
         dimensions: options.dimensions,
         vectorType: settings.vectorType,
-        encodeVector: vectorBinary
+        encodeVector: vectorBinary,
+        bulkInsert: options.insertVia === "values" ? undefined : CopyInsert.make({ dimensions: options.dimensions, vectorType: settings.vectorType })
       }).pipe(Effect.provideService(SqlClient.SqlClient, client))
     const primary = yield* meteredClient({ url: options.url, pool, sessionSettings, name: "primary" })
     const primaryStore = yield* storeOver(primary.client)

@@ -1,0 +1,125 @@
+/**
+ * The pgvector store's COPY write path against its VALUES insert: the same
+ * batches into two stores (one each way) leave the same rows, bit for bit
+ * the same vectors, the same per-item outcomes and the same BM25 statistics;
+ * a batch that fails (an id conflict, a value the server refuses) leaves
+ * nothing of itself in either.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Option, Redacted } from "effect"
+import { Reactivity } from "@effect/experimental"
+import * as CopyInsert from "../layers/store/pgvector/CopyInsert.ts"
+import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
+import type { NewRecord } from "../src/ports/MemoryStore.ts"
+import { databaseUrl, freshSchema, postgresAvailable, query } from "./support/postgres.ts"
+import { DIMENSIONS, newRecord } from "./support/records.ts"
+
+/** Awkward floats: negative zero, a subnormal, the extremes of float4, and full mantissas. */
+const awkward = (seed: number) => {
+  const v = new Float32Array(DIMENSIONS)
+  for (let i = 0; i < DIMENSIONS; i++) v[i] = Math.fround(Math.sin(seed * 7.31 + i * 1.7) * 3.4e4) / 1e3
+  v[0] = seed % 2 === 0 ? -0 : 1e-42
+  v[1] = seed % 3 === 0 ? 3.4028234663852886e38 : -1.1754943508222875e-38
+  return v
+}
+
+const snapshot = (url: Redacted.Redacted, schema: string) =>
+  Effect.all({
+    rows: query<Record<string, unknown>>(url, `SELECT namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding::text AS embedding,
+      embedding_model, created_at, updated_at, expires_at, occurred_at, content_tsv::text AS tsv FROM "${schema}".memories ORDER BY namespace, id`),
+    docs: query(url, `SELECT namespace, docs::int, lexemes::int FROM "${schema}".memory_doc_stats ORDER BY namespace`),
+    terms: query(url, `SELECT namespace, term, df FROM "${schema}".memory_term_stats ORDER BY namespace, term`)
+  })
+
+const parseVector = (text: string) => Float32Array.from(text.slice(1, -1).split(",").map(Number))
+
+describe.skipIf(!postgresAvailable)("pgvector COPY ingest", () => {
+  it.scoped("stores exactly what the VALUES insert stores: rows, vectors bit for bit, outcomes, statistics; a failed batch leaves nothing", () =>
+    Effect.gen(function*() {
+      const url = yield* databaseUrl
+      const copySchema = yield* freshSchema(url)
+      const valuesSchema = yield* freshSchema(url)
+      const copy = yield* PgvectorStore.make({ url, schema: copySchema, dimensions: DIMENSIONS })
+      const values = yield* PgvectorStore.make({ url, schema: valuesSchema, dimensions: DIMENSIONS, insertVia: "values" })
+      const namespace = "ns-copy"
+      const old = newRecord({ content: "stored before the batch", namespace, id: "old" }, awkward(1))
+      const batch: Array<NewRecord> = [
+        newRecord({ content: "a plain memory about PostgreSQL COPY", namespace, id: "a" }, awkward(2)),
+        newRecord({
+          content: "quotes ' \" braces {} [] backslash \\ tab\t newline\n unicode ünïcødé 🚀",
+          namespace,
+          id: "b",
+          kind: "knowledge",
+          tags: ["x", "with space", "quo\"te", "back\\slash", "{brace}", ""],
+          metadata: { nested: { level: 2 }, list: [1, "two", null], unicode: "ø", big: 1e300 },
+          sessionId: "s-1",
+          expiresAt: new Date(Date.now() + 3_600_000)
+        }, awkward(3)),
+        // A duplicate of a record stored earlier, and a repeat of an item earlier in this batch.
+        newRecord({ content: "stored before the batch", namespace, id: "dup-of-old" }, awkward(4)),
+        newRecord({ content: "a plain memory about PostgreSQL COPY", namespace, id: "a" }, awkward(2)),
+        // Messages may repeat.
+        newRecord({ content: "hello", namespace, id: "m1", kind: "message", sessionId: "s-1" }, awkward(5)),
+        newRecord({ content: "hello", namespace, id: "m2", kind: "message", sessionId: "s-1" }, awkward(6)),
+        // Another namespace in the same transaction (the staging table is emptied between them).
+        newRecord({ content: "elsewhere", namespace: "ns-other", id: "o" }, awkward(7))
+      ]
+      const outcomes = yield* Effect.forEach([copy, values], (store) =>
+        Effect.gen(function*() {
+          yield* store.insert([old])
+          const done = yield* store.insert(batch)
+          return done.map((o) => ({ id: o.record.id, deduplicated: o.deduplicated }))
+        }))
+      expect(outcomes[0]).toEqual([
+        { id: "a", deduplicated: false },
+        { id: "b", deduplicated: false },
+        { id: "old", deduplicated: true },
+        { id: "a", deduplicated: true },
+        { id: "m1", deduplicated: false },
+        { id: "m2", deduplicated: false },
+        { id: "o", deduplicated: false }
+      ])
+      expect(outcomes[1]).toEqual(outcomes[0])
+
+      // Bad batches: an id another record holds, and a value PostgreSQL refuses (a NUL in text); each with a good item beside it.
+      const good = newRecord({ content: "must not be half-stored", namespace, id: "good" }, awkward(8))
+      const conflict = newRecord({ content: "different content under an existing id", namespace, id: "old" }, awkward(9))
+      const nul = newRecord({ content: "a NUL \u0000 byte", namespace, id: "nul" }, awkward(10))
+      for (const bad of [conflict, nul]) {
+        const exits = yield* Effect.forEach([copy, values], (store) => Effect.exit(store.insert([good, bad])))
+        expect(Exit.isFailure(exits[0]!)).toBe(true)
+        const tags = exits.map((e) => Exit.isFailure(e) && e.cause._tag === "Fail" ? e.cause.error._tag : "not a failure")
+        expect(tags[0]).toBe(bad === conflict ? "IdConflict" : "StoreUnavailable")
+        expect(tags[1]).toBe(tags[0])
+      }
+
+      const [a, b] = yield* Effect.all([snapshot(url, copySchema), snapshot(url, valuesSchema)])
+      expect(a!.rows.map((r) => r["id"])).toEqual(["a", "b", "m1", "m2", "old", "o"])
+      expect(a).toEqual(b)
+      // Bit for bit what was given: pgvector prints the shortest text that reads back as the same float4.
+      const given = new Map([old, ...batch].map((i) => [`${i.record.namespace}/${i.record.id}`, i.embedding]))
+      for (const row of a!.rows) {
+        const stored = parseVector(String(row["embedding"]))
+        const sent = given.get(`${row["namespace"]}/${row["id"]}`)!
+        expect(Array.from(stored).map((x) => Object.is(x, -0) ? "-0" : x)).toEqual(Array.from(sent).map((x) => Object.is(x, -0) ? "-0" : x))
+      }
+      expect(a!.terms.length).toBeGreaterThan(0)
+    }), 60_000)
+
+  it.scoped("runs only on a transaction's pg connection; elsewhere the store falls back to VALUES", () =>
+    Effect.gen(function*() {
+      const url = yield* databaseUrl
+      const schema = yield* freshSchema(url)
+      // The schema and the table the staging rows go into.
+      yield* PgvectorStore.make({ url, schema, dimensions: DIMENSIONS })
+      const sql = yield* PgClient.make({ url: Redacted.make(`${Redacted.value(url)}?options=-c%20search_path%3D${schema},public`) })
+      const bulk = CopyInsert.make({ dimensions: DIMENSIONS, vectorType: "vector" })
+      const item = newRecord({ content: "via copy", namespace: "ns", id: "c" }, awkward(11))
+      expect(Option.isNone(yield* bulk(sql, [item]))).toBe(true)
+      const inside = yield* sql.withTransaction(bulk(sql, [item]))
+      expect(Option.getOrThrow(inside)).toEqual([{ id: "c", kind: "memory", content_hash: item.record.contentHash }])
+      const rows = yield* query<{ n: number }>(url, `SELECT count(*)::int AS n FROM "${schema}".memories`)
+      expect(rows[0]!.n).toBe(1)
+    }).pipe(Effect.provide(Reactivity.layer)), 60_000)
+})
