@@ -82,6 +82,41 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         expect(pair[1]!.record.id).toBe(x1.record.id)
       }))
 
+    it.effect("deduplicates a document's chunks within their document only: a passage two documents share stays in both", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        const shared = "Shared boilerplate paragraph"
+        const chunk = (documentId: string, position: number, content: string, v: Float32Array) =>
+          newRecord({ id: `${documentId}:${position}`, content, namespace, kind: "knowledge", metadata: { documentId, position } }, v)
+        const [a0, a1] = yield* store.insert([chunk("doc-a", 0, shared, unit(0)), chunk("doc-a", 1, "only in a", unit(1))])
+        expect([a0!.deduplicated, a1!.deduplicated]).toEqual([false, false])
+        // Another document with the same passage keeps its own chunk, which cites it.
+        const [b0] = yield* store.insert([chunk("doc-b", 0, shared, unit(0))])
+        expect(b0!.deduplicated).toBe(false)
+        expect(b0!.record.id).toBe("doc-b:0")
+        expect(Option.getOrThrow(yield* store.get(namespace, "doc-b:0")).metadata["documentId"]).toBe("doc-b")
+        const hits = yield* store.search({ namespace, embedding: unit(0), k: 10, minScore: 0.5 })
+        expect(hits.map((h) => h.record.metadata["documentId"]).sort()).toEqual(["doc-a", "doc-b"])
+        // A standalone record of that kind and text is its own record too.
+        const [plain] = yield* store.insert([newRecord({ content: shared, namespace, kind: "knowledge" }, unit(0))])
+        expect(plain!.deduplicated).toBe(false)
+        // Within one document the passage is stored once, in one batch or later.
+        const [again] = yield* store.insert([chunk("doc-a", 7, shared, unit(0))])
+        expect(again!.deduplicated).toBe(true)
+        expect(again!.record.id).toBe("doc-a:0")
+        expect(Option.isNone(yield* store.get(namespace, "doc-a:7"))).toBe(true)
+        const pair = yield* store.insert([chunk("doc-c", 0, shared, unit(0)), chunk("doc-c", 1, shared, unit(0))])
+        expect(pair.map((o) => [o.deduplicated, o.record.id])).toEqual([[false, "doc-c:0"], [true, "doc-c:0"]])
+        // An update may take text another document holds, not text its own document holds.
+        const onto = (id: string) =>
+          store.update(namespace, id, { content: { text: "only in a", hash: a1!.record.contentHash, embedding: unit(1), model: "test" }, updatedAt: new Date() })
+        expect(Option.isSome(yield* onto("doc-b:0"))).toBe(true)
+        const clash = yield* Effect.exit(onto("doc-a:0"))
+        expect(Exit.isFailure(clash)).toBe(true)
+        if (Exit.isFailure(clash)) expect(JSON.stringify(clash.cause)).toContain("doc-a:1")
+      }))
+
     it.effect("storing the same id and content again is idempotent; the same id with other content is a conflict that stores nothing", () =>
       Effect.gen(function*() {
         const store = yield* MemoryStore

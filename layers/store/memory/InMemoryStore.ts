@@ -6,6 +6,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { DimensionMismatch, DuplicateContent, IdConflict } from "../../../src/domain/errors.ts"
+import { dedupScope } from "../../../src/domain/DedupScope.ts"
 import { matches } from "../../../src/domain/Filter.ts"
 import { MemoryRecord } from "../../../src/domain/Memory.ts"
 import * as Bm25 from "../Bm25.ts"
@@ -30,7 +31,7 @@ interface Entry {
 
 interface Space {
   readonly byId: Map<string, Entry>
-  /** `kind:hash` → id, for dedup. */
+  /** kind, dedup scope and hash → id, for dedup. */
   readonly byContent: Map<string, string>
   readonly kv: Map<string, KvEntry>
 }
@@ -45,7 +46,7 @@ const norm = (v: Float32Array) => {
   return Math.sqrt(sum)
 }
 
-const dedupKey = (record: MemoryRecord) => `${record.kind}:${record.contentHash}`
+const dedupKey = (record: MemoryRecord) => `${record.kind}\u0000${dedupScope(record.metadata)}\u0000${record.contentHash}`
 
 /** A record's time, as the SQL stores' RECORD_TIME: when it happened if the caller said, else when stored. */
 const recordTime = (record: MemoryRecord) => (record.occurredAt ?? record.createdAt).getTime()

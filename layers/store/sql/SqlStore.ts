@@ -6,6 +6,7 @@
 import { SqlClient, SqlError, type Statement } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { DimensionMismatch, DuplicateContent, IdConflict, StoreUnavailable } from "../../../src/domain/errors.ts"
+import { dedupScope } from "../../../src/domain/DedupScope.ts"
 import { MemoryRecord, type MemoryKind } from "../../../src/domain/Memory.ts"
 import type {
   InsertOutcome,
@@ -17,7 +18,7 @@ import type {
 } from "../../../src/ports/MemoryStore.ts"
 import * as Bm25 from "../Bm25.ts"
 import { compileFilter } from "./filterSql.ts"
-import { RECORD_TIME, TEXT_SEARCH_CONFIG } from "./migrations.ts"
+import { DEDUP_SCOPE, RECORD_TIME, TEXT_SEARCH_CONFIG } from "./migrations.ts"
 import { textArrayLiteral } from "./pgText.ts"
 import type { VectorType } from "./SqlStoreConfig.ts"
 
@@ -140,6 +141,7 @@ export const make = (options: SqlStoreOptions) =>
 
     const live = sql`(expires_at IS NULL OR expires_at > now())`
     const recordTime = sql.literal(RECORD_TIME)
+    const dedupScopeSql = sql.literal(DEDUP_SCOPE)
 
     /** The selector as WHERE conditions; all values are parameters. */
     const where = (selector: RecordSelector): Statement.Fragment => {
@@ -181,7 +183,8 @@ export const make = (options: SqlStoreOptions) =>
         const existing = skipped.length === 0 ? [] : yield* sql<Row>`SELECT ${columns} FROM memories
           WHERE namespace = ${namespace} AND kind <> 'message'
             AND content_hash = ANY(${textArrayLiteral(skipped.map((i) => i.record.contentHash))}::text[])`
-        const byHash = new Map(existing.map((row) => [`${row.kind}:${row.content_hash}`, row]))
+        const dedupKey = (kind: string, metadata: Record<string, unknown>, hash: string) => `${kind}\u0000${dedupScope(metadata)}\u0000${hash}`
+        const byHash = new Map(existing.map((row) => [dedupKey(row.kind, row.metadata, row.content_hash), row]))
         const outcomes: Array<InsertOutcome> = []
         // Which item's record each inserted row is.
         const claimedBy = new Map<string, MemoryRecord>()
@@ -194,7 +197,7 @@ export const make = (options: SqlStoreOptions) =>
             outcomes.push({ record, deduplicated: false })
             continue
           }
-          const same = record.kind === "message" ? undefined : byHash.get(`${record.kind}:${record.contentHash}`)
+          const same = record.kind === "message" ? undefined : byHash.get(dedupKey(record.kind, record.metadata, record.contentHash))
           // A repeat of an item stored earlier in this batch is a duplicate of that item's record.
           const earlier = same === undefined && sameAsMine ? claimedBy.get(record.id) : undefined
           if (!same && !earlier) return yield* IdConflict.of(namespace, record.id)
@@ -256,7 +259,8 @@ export const make = (options: SqlStoreOptions) =>
           WHERE namespace = ${namespace} AND id = ${id} AND ${live} RETURNING ${columns}`.pipe(
           Effect.catchIf(isUniqueViolation, () =>
             sql<{ readonly id: string }>`SELECT id FROM memories WHERE namespace = ${namespace} AND kind = ${patch.kind ?? sql`(SELECT kind FROM memories WHERE namespace = ${namespace} AND id = ${id})`}
-              AND content_hash = ${patch.content?.hash ?? ""} AND id <> ${id}`.pipe(
+              AND content_hash = ${patch.content?.hash ?? ""} AND id <> ${id}
+              AND ${dedupScopeSql} = ${patch.metadata === undefined ? sql`(SELECT ${dedupScopeSql} FROM memories WHERE namespace = ${namespace} AND id = ${id})` : dedupScope(patch.metadata)}`.pipe(
               Effect.flatMap(([holder]) => Effect.fail(DuplicateContent.of(id, holder?.id ?? "another record")))
             ))
         )

@@ -20,6 +20,9 @@ export const RECORD_TIME = "coalesce(occurred_at, created_at)"
  */
 export const TEXT_SEARCH_CONFIG = "english"
 
+/** The scope a record's content is unique in besides namespace and kind: its document, if a chunk (src/domain/DedupScope.ts). Indexed (0005). */
+export const DEDUP_SCOPE = "coalesce(metadata->>'documentId', '')"
+
 /**
  * BM25's term statistics, kept by statement-level triggers in the writing
  * transaction, so every path that changes rows (insert, update, delete, replace,
@@ -145,5 +148,13 @@ export const migrations = (options: { readonly dimensions: number; readonly vect
     yield* sql`CREATE INDEX memories_time ON memories (namespace, ${sql.literal(`(${RECORD_TIME})`)})`
     yield* sql`CREATE INDEX memories_session_time ON memories (namespace, session_id, ${sql.literal(`(${RECORD_TIME})`)})
       WHERE session_id IS NOT NULL`
+  }),
+  "0005_dedup_within_document": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Was (namespace, kind, content_hash): a chunk two documents share was kept by one of them only.
+    // The new key is looser, so rows the old one allowed always fit it.
+    yield* sql`DROP INDEX memories_content_hash`
+    yield* sql`CREATE UNIQUE INDEX memories_content_hash ON memories (namespace, kind, ${sql.literal(`(${DEDUP_SCOPE})`)}, content_hash)
+      WHERE kind <> 'message'`
   })
 })
