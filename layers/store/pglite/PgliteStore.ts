@@ -4,13 +4,15 @@
  * lives in MEMORY_DATA_DIR, or in RAM with `memory://`. Nothing to install.
  */
 import { SqlClient } from "@effect/sql"
-import { Config, type Duration, Effect, Layer, Schedule } from "effect"
+import { Config, type Duration, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../../src/domain/errors.ts"
-import { MemoryStore, type MemoryStoreService } from "../../../src/ports/MemoryStore.ts"
+import { MemoryStore } from "../../../src/ports/MemoryStore.ts"
+import * as AutoAnalyze from "../sql/AutoAnalyze.ts"
 import { vectorText } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
 import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
+import * as VectorStorage from "../sql/VectorStorage.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 
 export const DEFAULT_DATA_DIR = "./.agent-memory"
@@ -26,33 +28,9 @@ export interface PgliteStoreOptions {
 /**
  * PGlite has no autovacuum, so nothing refreshes the planner's statistics: a
  * table filled since start-up looks empty, and searches fall back from the
- * vector index to exact scans. This applies autovacuum's own rule: analyze once
- * 50 rows + 10% of the table have changed since the last time. (PGlite's own
- * change counters are not kept up to date, so the store counts its writes.)
+ * vector index to exact scans. AutoAnalyze applies autovacuum's own rule.
+ * (PGlite's own change counters are not kept up to date, so the store counts its writes.)
  */
-const autoAnalyze = (sql: SqlClient.SqlClient, changed: { count: number }) =>
-  Effect.gen(function*() {
-    if (changed.count <= 50) return
-    const [table] = yield* sql<{ readonly rows: number }>`SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE relname = 'memories'`
-    if (changed.count <= 50 + 0.1 * (table?.rows ?? 0)) return
-    changed.count = 0
-    yield* sql`ANALYZE memories`
-  })
-
-/** The store, counting the rows each write changes. */
-const counting = (store: MemoryStoreService, changed: { count: number }): MemoryStoreService => {
-  const add = (n: number) => Effect.sync(() => void (changed.count += n))
-  return {
-    ...store,
-    insert: (records) => Effect.tap(store.insert(records), (o) => add(o.length)),
-    replace: (selector, records) => Effect.tap(store.replace(selector, records), (o) => add(o.length * 2)),
-    update: (namespace, id, patch) => Effect.tap(store.update(namespace, id, patch), () => add(1)),
-    delete: (namespace, id) => Effect.tap(store.delete(namespace, id), (deleted) => add(deleted ? 1 : 0)),
-    deleteWhere: (selector) => Effect.tap(store.deleteWhere(selector), add),
-    deleteExpired: Effect.tap(store.deleteExpired, add)
-  }
-}
-
 export const make = (options: PgliteStoreOptions) =>
   Effect.gen(function*() {
     const { client } = yield* PgliteClient.make({ dataDir: options.dataDir }).pipe(
@@ -68,7 +46,7 @@ export const make = (options: PgliteStoreOptions) =>
 /** The store over an already open PGlite client (tests look at the database beside it). */
 export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreOptions, "dataDir">) =>
   Effect.gen(function*() {
-    const settings = options.settings ?? defaultSettings
+    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
     return yield* Effect.gen(function*() {
       const session = yield* SqlSchema.migrate({ dimensions: options.dimensions, settings })
       // One session: settings made once hold for every later statement.
@@ -79,19 +57,14 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
       }
       yield* client`ANALYZE memories`.pipe(Effect.mapError(SqlSchema.storeUnavailable("analyze")))
       const changed = { count: 0 }
-      yield* autoAnalyze(client, changed).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`analyze failed: ${e.message}`)),
-        Effect.repeat(Schedule.spaced(options.analyzeInterval ?? "5 seconds")),
-        Effect.interruptible,
-        Effect.forkScoped
-      )
+      yield* AutoAnalyze.keep(client, changed, options.analyzeInterval ?? "5 seconds")
       const store = yield* SqlStore.make({
         provider: "pglite",
         dimensions: options.dimensions,
         vectorType: settings.vectorType,
         encodeVector: vectorText
       })
-      return counting(store, changed)
+      return AutoAnalyze.counting(store, changed)
     }).pipe(Effect.provideService(SqlClient.SqlClient, client))
   })
 

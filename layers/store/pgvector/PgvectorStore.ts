@@ -18,10 +18,12 @@ import { StoreUnavailable } from "../../../src/domain/errors.ts"
 import { duration, positiveInt } from "../../../src/config/values.ts"
 import { type PoolReading, PoolRegistry } from "../../../src/observability/PoolRegistry.ts"
 import { MemoryStore } from "../../../src/ports/MemoryStore.ts"
+import * as AutoAnalyze from "../sql/AutoAnalyze.ts"
 import { vectorBinary } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
 import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
+import * as VectorStorage from "../sql/VectorStorage.ts"
 import * as CopyInsert from "./CopyInsert.ts"
 import * as PgPool from "./PgPool.ts"
 import * as ReplicaRouter from "./ReplicaRouter.ts"
@@ -39,6 +41,8 @@ export interface PgvectorStoreOptions {
   readonly replicaRetryAfter?: Duration.DurationInput | undefined
   /** How often an idle pool is asked whether its server answers (default 5 seconds). */
   readonly probeInterval?: Duration.DurationInput | undefined
+  /** How often this process's writes are checked against the ANALYZE rule (AutoAnalyze; default 5 seconds). */
+  readonly analyzeInterval?: Duration.DurationInput | undefined
   /** How batches are written: `copy` (default; binary COPY into a staging table, then one INSERT … SELECT) or `values` (one INSERT … VALUES). */
   readonly insertVia?: "copy" | "values" | undefined
 }
@@ -94,7 +98,7 @@ const reading = (
 
 export const make = (options: PgvectorStoreOptions) =>
   Effect.gen(function*() {
-    const settings = options.settings ?? defaultSettings
+    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
     const pool = options.pool ?? PgPool.defaultPoolSettings
     const schema = options.schema ?? "public"
     if (!SCHEMA_NAME.test(schema)) {
@@ -181,7 +185,10 @@ export const make = (options: PgvectorStoreOptions) =>
     if (replicas.length > 0) {
       yield* Effect.logInfo(`pgvector: searches go to ${replicas.length} read replica(s): ${replicas.map((r) => PgPool.addressOf(r.url)).join(", ")}`)
     }
-    return router.store
+    // Statistics on the primary (replicas receive them by replication): first whatever loaded before start-up, then this process's writes.
+    const changed: AutoAnalyze.WriteCount = { count: 0 }
+    yield* AutoAnalyze.keep(primary.client, changed, options.analyzeInterval ?? "5 seconds", AutoAnalyze.analyzeIfServerCountsGrown(primary.client))
+    return AutoAnalyze.counting(router.store, changed)
   })
 
 export const layer = (options: PgvectorStoreOptions) => Layer.scoped(MemoryStore, make(options))

@@ -1,0 +1,26 @@
+/**
+ * Fits the vector storage to the width: pgvector indexes (HNSW and IVFFlat) take
+ * `vector` columns up to 2000 dimensions and `halfvec` up to 4000. A wider
+ * embedding with an index is stored as halfvec (16-bit floats, half the space;
+ * cosine ranking barely moves); wider than 4000 it cannot be indexed at all, so
+ * start-up refuses and says which setting to change. Without an index
+ * (MEMORY_INDEX=none) any width pgvector stores is kept as asked.
+ */
+import { Effect } from "effect"
+import { StoreUnavailable } from "../../../src/domain/errors.ts"
+import type { SqlStoreSettings } from "./SqlStoreConfig.ts"
+
+/** pgvector 0.8's widest indexable column of each type. */
+export const INDEXABLE_WIDTH = { vector: 2000, halfvec: 4000 } as const
+
+export const fit = (dimensions: number, settings: SqlStoreSettings): Effect.Effect<SqlStoreSettings, StoreUnavailable> =>
+  Effect.gen(function*() {
+    if (settings.index._tag === "none" || dimensions <= INDEXABLE_WIDTH[settings.vectorType]) return settings
+    if (dimensions > INDEXABLE_WIDTH.halfvec) {
+      return yield* new StoreUnavailable({
+        message: `MEMORY_DIMENSIONS=${dimensions} is too wide for a ${settings.index._tag} index (pgvector indexes up to ${INDEXABLE_WIDTH.vector} dimensions as vector, ${INDEXABLE_WIDTH.halfvec} as halfvec): set MEMORY_DIMENSIONS to ${INDEXABLE_WIDTH.halfvec} or less, or MEMORY_INDEX=none for exact search`
+      })
+    }
+    yield* Effect.logInfo(`${dimensions} dimensions: stored as halfvec, the widest a ${settings.index._tag} index takes is ${INDEXABLE_WIDTH.vector} as vector`)
+    return { ...settings, vectorType: "halfvec" as const }
+  })
