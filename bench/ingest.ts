@@ -25,8 +25,11 @@ export interface IngestFigure {
   /** How it was driven, e.g. "batch 500 × 2 in flight", "4 concurrent callers", "2 streams". */
   readonly detail: string
   readonly rows: number
+  /** Medians over the rounds. */
   readonly seconds: number
   readonly rowsPerSecond: number
+  /** rows/s of every round, in order. */
+  readonly rounds?: ReadonlyArray<number> | undefined
 }
 
 export interface IndexBuild {
@@ -42,6 +45,11 @@ export interface IngestResult {
   readonly vsLangchain: number | undefined
   /** agent-memory's rows/s over the best COPY, per phase. */
   readonly vsCopy: { readonly noIndex: number | undefined; readonly liveIndex: number | undefined }
+  /** The same ratios for the product's default batch settings (MEMORY_BATCH_SIZE × MEMORY_BATCH_CONCURRENCY). */
+  readonly atDefaults?: {
+    readonly vsLangchain: number | undefined
+    readonly vsCopy: { readonly noIndex: number | undefined; readonly liveIndex: number | undefined }
+  } | undefined
   readonly tableBytes: { readonly table: number; readonly indexes: number }
 }
 
@@ -122,6 +130,27 @@ const viaLangchain = (ctx: BenchContext, url: string, schema: string, phase: Pha
     return figure(phase, "langchain", concurrency === 1 ? "1 caller" : `${concurrency} concurrent callers`, rows, seconds)
   })
 
+const median = (xs: ReadonlyArray<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** One figure per system and setting: the medians of its rounds. */
+const medians = (runs: ReadonlyArray<IngestFigure>): Array<IngestFigure> => {
+  const groups = new Map<string, Array<IngestFigure>>()
+  for (const f of runs) {
+    const key = `${f.phase}|${f.system}|${f.detail}`
+    groups.set(key, [...(groups.get(key) ?? []), f])
+  }
+  return [...groups.values()].map((fs) => ({
+    ...fs[0]!,
+    seconds: median(fs.map((f) => f.seconds)),
+    rowsPerSecond: median(fs.map((f) => f.rowsPerSecond)),
+    rounds: fs.map((f) => f.rowsPerSecond)
+  }))
+}
+
 const best = (figures: ReadonlyArray<IngestFigure>, phase: Phase, system: IngestFigure["system"]) =>
   figures.filter((f) => f.phase === phase && f.system === system).reduce<IngestFigure | undefined>(
     (b, f) => (b === undefined || f.rowsPerSecond > b.rowsPerSecond ? f : b),
@@ -133,24 +162,34 @@ const ratio = (a: IngestFigure | undefined, b: IngestFigure | undefined) => (a &
 export const ingestScenario = (ctx: BenchContext, url: string) =>
   Effect.gen(function*() {
     const { log, options } = ctx
-    const figures: Array<IngestFigure> = []
+    const runs: Array<IngestFigure> = []
     const indexBuilds: Array<IndexBuild> = []
+    // Round 0 warms up (not counted); then every system once a round, so a busy spell hits all of them alike.
+    let round = 0
     const record = (f: IngestFigure) => {
-      figures.push(f)
-      log(`  ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
+      if (round > 0) runs.push(f)
+      log(`  ${round === 0 ? "warm-up" : `round ${round}`} ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
+    }
+    const summarise = (phase: Phase) => {
+      for (const f of medians(runs).filter((f) => f.phase === phase)) {
+        log(`  median  ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (rounds ${f.rounds!.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})`)
+      }
     }
     const am = searchSchema(ctx)
     const copySchema = `${ctx.prefix}copy`
     const lcSchema = `${ctx.prefix}lc`
 
     log(`ingest: ${ctx.data.rows.toLocaleString("en-US")} rows × ${ctx.data.dims} dims, tables without their vector index`)
-    // The last batch setting's table stays: the search scenarios read it.
-    for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
-    if (options.langchain) {
-      for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))
-      yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+    for (round = 0; round <= options.ingestRounds; round++) {
+      // The last batch setting's table stays: the search scenarios read it.
+      for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
+      if (options.langchain) {
+        for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))
+        yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+      }
+      for (const streams of options.copyStreams) record(yield* viaCopy(ctx, url, copySchema, Stack.noIndex, "no-index", streams))
     }
-    for (const streams of options.copyStreams) record(yield* viaCopy(ctx, url, copySchema, Stack.noIndex, "no-index", streams))
+    summarise("no-index")
 
     // The index after the load, built as the product builds it: at start-up, by the migrations' connection.
     yield* Effect.promise(() => Db.checkpoint(url))
@@ -182,19 +221,29 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
     if (options.live) {
       log(`ingest: the same rows into tables whose HNSW index already exists`)
       const amLive = `${ctx.prefix}am_live`
-      // One run each here (an HNSW insert per row makes these the slow ones): the last batch
-      // setting, LangChain's widest concurrency, and COPY's most streams.
-      record(yield* viaMemory(ctx, url, amLive, Stack.hnsw(), "live-index", options.batches[options.batches.length - 1]!))
-      yield* Effect.promise(() => Db.dropSchema(url, amLive))
-      if (options.langchain) {
-        record(yield* viaLangchain(ctx, url, lcSchema, "live-index", Math.max(...options.langchainConcurrency)))
-        yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+      // The product's defaults and the last batch setting, LangChain's widest
+      // concurrency, and COPY's most streams; the warm-up was the no-index pass.
+      const isDefaults = (b: { readonly size: number; readonly concurrency: number }) =>
+        b.size === MemorySettings.defaults.batchSize && b.concurrency === MemorySettings.defaults.batchConcurrency
+      const liveBatches = [...new Set([...options.batches.filter(isDefaults), options.batches[options.batches.length - 1]!])]
+      for (round = 1; round <= options.ingestRounds; round++) {
+        for (const batch of liveBatches) {
+          record(yield* viaMemory(ctx, url, amLive, Stack.hnsw(), "live-index", batch))
+          yield* Effect.promise(() => Db.dropSchema(url, amLive))
+        }
+        if (options.langchain) {
+          record(yield* viaLangchain(ctx, url, lcSchema, "live-index", Math.max(...options.langchainConcurrency)))
+          yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
+        }
+        record(yield* viaCopy(ctx, url, copySchema, Stack.hnsw(), "live-index", Math.max(...options.copyStreams)))
+        yield* Effect.promise(() => Db.dropSchema(url, copySchema))
       }
-      record(yield* viaCopy(ctx, url, copySchema, Stack.hnsw(), "live-index", Math.max(...options.copyStreams)))
-      yield* Effect.promise(() => Db.dropSchema(url, copySchema))
+      summarise("live-index")
     }
+    const figures = medians(runs)
 
     const amNo = best(figures, "no-index", "agent-memory")
+    const atDefaults = (phase: Phase) => figures.find((f) => f.phase === phase && f.system === "agent-memory" && f.detail.endsWith("(defaults)"))
     const result: IngestResult = {
       figures,
       indexBuilds,
@@ -202,6 +251,13 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
       vsCopy: {
         noIndex: ratio(amNo, best(figures, "no-index", "copy")),
         liveIndex: ratio(best(figures, "live-index", "agent-memory"), best(figures, "live-index", "copy"))
+      },
+      atDefaults: {
+        vsLangchain: ratio(atDefaults("no-index"), best(figures, "no-index", "langchain")),
+        vsCopy: {
+          noIndex: ratio(atDefaults("no-index"), best(figures, "no-index", "copy")),
+          liveIndex: ratio(atDefaults("live-index"), best(figures, "live-index", "copy"))
+        }
       },
       tableBytes: amBytes
     }

@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly langchain: boolean
   /** The second ingest pass, into tables whose HNSW index already exists. */
   readonly live: boolean
+  /** Ingest rounds after the warm-up round, every system once a round (interleaved); figures are medians. */
+  readonly ingestRounds: number
   readonly httpDuration: number
   readonly httpConnections: number
   readonly pgliteRows: number
@@ -58,6 +60,7 @@ export const defaults: BenchOptions = {
   langchainConcurrency: [1, 4],
   langchain: true,
   live: true,
+  ingestRounds: 3,
   httpDuration: 10,
   httpConnections: 8,
   pgliteRows: 10_000,
@@ -77,6 +80,7 @@ export const quick: Partial<BenchOptions> = {
   httpDuration: 2,
   pgliteRows: 1_000,
   langchainConcurrency: [1],
+  ingestRounds: 1,
   quick: true
 }
 
@@ -124,7 +128,7 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
   const flag = (name: string, fallback: boolean) => (given[name] === undefined ? (given[`no-${name}`] ? false : fallback) : true)
   const known = new Set([
     "quick", "rows", "dims", "seed", "clusters", "queries", "filtered-queries", "k", "ef", "default-ef", "clients", "duration",
-    "batch", "copy-streams", "langchain-concurrency", "langchain", "no-langchain", "live", "no-live",
+    "batch", "copy-streams", "langchain-concurrency", "langchain", "no-langchain", "live", "no-live", "ingest-rounds",
     "http-duration", "http-connections", "pglite-rows", "out", "keep", "redis-url"
   ])
   for (const name of Object.keys(given)) if (!known.has(name)) throw new UsageError(`unknown flag --${name}`)
@@ -160,6 +164,7 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
     langchainConcurrency: ints("langchain-concurrency", base.langchainConcurrency),
     langchain: flag("langchain", base.langchain),
     live: given["live"] !== undefined ? true : given["no-live"] !== undefined ? false : rows <= LIVE_ROWS_LIMIT,
+    ingestRounds: int("ingest-rounds", base.ingestRounds),
     httpDuration: int("http-duration", base.httpDuration),
     httpConnections: int("http-connections", base.httpConnections),
     pgliteRows: int("pglite-rows", base.pgliteRows),

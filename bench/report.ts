@@ -31,6 +31,14 @@ export const goals = (r: Results): ReadonlyArray<Goal> => {
       measured: times(r.ingest.vsCopy.liveIndex),
       met: r.ingest.vsCopy.liveIndex === undefined ? undefined : r.ingest.vsCopy.liveIndex >= 0.9
     })
+    const d = r.ingest.atDefaults
+    if (d) {
+      out.push(
+        { goal: "ingest at the default batch settings, no vector index: agent-memory vs raw binary COPY", target: "≥ 0.9×", measured: times(d.vsCopy.noIndex), met: d.vsCopy.noIndex === undefined ? undefined : d.vsCopy.noIndex >= 0.9 },
+        { goal: "ingest at the default batch settings, live HNSW index: agent-memory vs raw binary COPY", target: "≥ 0.9×", measured: times(d.vsCopy.liveIndex), met: d.vsCopy.liveIndex === undefined ? undefined : d.vsCopy.liveIndex >= 0.9 },
+        { goal: "ingest at the default batch settings, no vector index: agent-memory vs LangChain.js PGVectorStore", target: "≥ 5×", measured: times(d.vsLangchain), met: d.vsLangchain === undefined ? undefined : d.vsLangchain >= 5 }
+      )
+    }
   }
   if (r.search) {
     const am = r.search.figures.filter((f) => f.system === "agent-memory" && f.ef === ef)
