@@ -6,6 +6,7 @@
  * nothing of itself in either.
  */
 import { PgClient } from "@effect/sql-pg"
+import { connect, createServer, type Socket } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option, Redacted } from "effect"
 import { Reactivity } from "@effect/experimental"
@@ -31,6 +32,55 @@ const snapshot = (url: Redacted.Redacted, schema: string) =>
     docs: query(url, `SELECT namespace, docs::int, lexemes::int FROM "${schema}".memory_doc_stats ORDER BY namespace`),
     terms: query(url, `SELECT namespace, term, df FROM "${schema}".memory_term_stats ORDER BY namespace, term`)
   })
+
+/** A TCP proxy to PostgreSQL that, once armed, cuts the connection whose client starts sending a staging COPY's data. */
+const copyCutter = (target: URL) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<{ readonly url: Redacted.Redacted; readonly arm: () => void; readonly cuts: () => number; readonly close: () => void }>((resolve) => {
+        let armed = false
+        let cuts = 0
+        const sockets = new Set<Socket>()
+        const server = createServer((client) => {
+          const upstream = connect(Number(target.port || 5432), target.hostname)
+          for (const s of [client, upstream]) {
+            sockets.add(s)
+            s.on("close", () => sockets.delete(s))
+            s.on("error", () => s.destroy())
+          }
+          let copying = false
+          client.on("data", (chunk: Buffer) => {
+            if (armed && copying) {
+              // The first CopyData after the COPY statement: the connection drops mid-COPY.
+              armed = false
+              cuts++
+              client.destroy()
+              upstream.destroy()
+              return
+            }
+            if (chunk.includes("COPY memories_copy_in")) copying = true
+            upstream.write(chunk)
+          })
+          upstream.pipe(client)
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          const url = new URL(target)
+          url.port = String(typeof address === "object" && address ? address.port : 0)
+          resolve({
+            url: Redacted.make(url.toString()),
+            arm: () => (armed = true),
+            cuts: () => cuts,
+            close: () => {
+              for (const s of sockets) s.destroy()
+              server.close()
+            }
+          })
+        })
+      })
+    ),
+    ({ close }) => Effect.sync(close)
+  )
 
 const parseVector = (text: string) => Float32Array.from(text.slice(1, -1).split(",").map(Number))
 
@@ -122,4 +172,22 @@ describe.skipIf(!postgresAvailable)("pgvector COPY ingest", () => {
       const rows = yield* query<{ n: number }>(url, `SELECT count(*)::int AS n FROM "${schema}".memories`)
       expect(rows[0]!.n).toBe(1)
     }).pipe(Effect.provide(Reactivity.layer)), 60_000)
+
+  it.scoped("a connection dropped in the middle of the COPY is StoreUnavailable, nothing of the batch is stored, and the store goes on", () =>
+    Effect.gen(function*() {
+      const url = yield* databaseUrl
+      const schema = yield* freshSchema(url)
+      const cutter = yield* copyCutter(new URL(Redacted.value(url)))
+      const store = yield* PgvectorStore.make({ url: cutter.url, schema, dimensions: DIMENSIONS })
+      const batch = Array.from({ length: 50 }, (_, i) => newRecord({ content: `record ${i} ${"x".repeat(2000)}`, namespace: "ns", id: `r${i}` }, awkward(i)))
+      cutter.arm()
+      const exit = yield* Effect.exit(store.insert(batch))
+      expect(cutter.cuts()).toBe(1)
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : "not a typed failure").toBe("StoreUnavailable")
+      const count = () => Effect.map(query<{ n: number }>(url, `SELECT count(*)::int AS n FROM "${schema}".memories`), (r) => r[0]!.n)
+      expect(yield* count()).toBe(0)
+      const again = yield* store.insert(batch)
+      expect(again.filter((o) => !o.deduplicated)).toHaveLength(50)
+      expect(yield* count()).toBe(50)
+    }), 60_000)
 })
