@@ -8,8 +8,9 @@
  * (StoreUnavailable each) and the summary still answers; only a batch of which
  * every item failed because the store is down is itself a StoreUnavailable.
  */
-import { Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Effect, Either, Schema, Stream } from "effect"
 import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
+import { describeParseError } from "../domain/describeParseError.ts"
 import { Forbidden, InvalidInput, StoreUnavailable } from "../domain/errors.ts"
 import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
 import * as Metrics from "../observability/Metrics.ts"
@@ -37,12 +38,6 @@ type Outcome =
   | { readonly index: number; readonly _tag: "failed"; readonly error: { readonly _tag: string; readonly message: string } }
 
 const decode = Schema.decodeUnknownEither(StoreMemoryRequest)
-
-/** The first problem of a parse error, with the field it is about. */
-export const describeParseError = (error: ParseResult.ParseError): string => {
-  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return issue ? `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}` : error.message
-}
 
 export const makeIngest = (deps: {
   readonly store: MemoryStoreService
