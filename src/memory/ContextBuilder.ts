@@ -23,27 +23,33 @@ export const DEFAULT_HISTORY_LIMIT = 10
 /** At most this share of the budget goes to the recent conversation. */
 const HISTORY_SHARE = 0.4
 
-export const DEFAULT_TEMPLATE = [
-  "Query: {{query}}",
-  "Now: {{now}}",
-  "",
-  "Memories:",
-  "{{memories}}",
-  "",
-  "Knowledge:",
-  "{{knowledge}}",
-  "",
-  "Conversation (relevant earlier turns):",
-  "{{earlier}}",
-  "",
-  "Conversation (recent):",
-  "{{history}}",
-  "",
-  "Sources:",
-  "{{sources}}"
-].join("\n")
-
 type Placeholder = (typeof TEMPLATE_PLACEHOLDERS)[number]
+
+/** The default template's sections, in the order they are shown, with their headings. */
+const SECTIONS: ReadonlyArray<readonly [Placeholder, string]> = [
+  ["memories", "Memories:"],
+  ["knowledge", "Knowledge:"],
+  ["earlier", "Conversation (relevant earlier turns):"],
+  ["history", "Conversation (recent):"],
+  ["sources", "Sources:"]
+]
+
+const defaultTemplate = (header: boolean, sections: ReadonlySet<Placeholder>) =>
+  [
+    ...(header ? ["Query: {{query}}\nNow: {{now}}"] : []),
+    ...SECTIONS.filter(([name]) => sections.has(name)).map(([name, heading]) => `${heading}\n{{${name}}}`)
+  ].join("\n\n")
+
+const ALL_SECTIONS: ReadonlySet<Placeholder> = new Set(SECTIONS.map(([name]) => name))
+
+export const DEFAULT_TEMPLATE = defaultTemplate(true, ALL_SECTIONS)
+
+/**
+ * When the default template's bare frame (query and time lines, headings, "(none)"s) would take
+ * more than this share of the budget, the query and time lines go and so do the sections left
+ * empty: at 80 tokens the frame alone would otherwise leave no room for a single fact.
+ */
+const FRAME_SHARE = 0.25
 
 const render = (template: string, values: Readonly<Record<Placeholder, string>>) =>
   template.replace(/\{\{\s*([a-z]+)\s*\}\}/g, (whole, name: string) => (name in values ? values[name as Placeholder] : whole))
@@ -106,10 +112,7 @@ interface Section<A> {
 export const buildContext = (request: ContextRequest, parts: ContextParts, encoder: Tiktoken): BuiltContext => {
   const count = (text: string) => (text.length === 0 ? 0 : encoder.encode(text).length)
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS
-  const template = request.template ?? DEFAULT_TEMPLATE
   const includeSources = request.includeSources ?? true
-  // A section the template does not show gets no budget.
-  const shown = (name: Placeholder) => new RegExp(`\\{\\{\\s*${name}\\s*\\}\\}`).test(template)
   const now = minute(parts.now) + " UTC"
 
   // Take items best-first while they fit; each line costs its tokens plus a newline.
@@ -125,7 +128,9 @@ export const buildContext = (request: ContextRequest, parts: ContextParts, encod
     }
   }
 
-  const attempt = (budget: number) => {
+  const attempt = (template: string, budget: number) => {
+    // A section the template does not show gets no budget.
+    const shown = (name: Placeholder) => new RegExp(`\\{\\{\\s*${name}\\s*\\}\\}`).test(template)
     const empty = { query: request.query, now, memories: "", knowledge: "", earlier: "", history: "", sources: "" }
     let remaining = Math.max(0, budget - count(render(template, empty)))
     // The recent conversation: newest kept first, shown oldest first.
@@ -208,11 +213,28 @@ export const buildContext = (request: ContextRequest, parts: ContextParts, encod
   }
 
   // Lines counted apart can merge into fewer or more tokens: shrink the budget until the whole fits.
-  let budget = maxTokens
-  let built = attempt(budget)
-  while (built.tokenCount > maxTokens && budget > 0) {
-    budget -= Math.max(1, built.tokenCount - maxTokens)
-    built = attempt(budget)
+  const fit = (template: string) => {
+    let budget = maxTokens
+    let built = attempt(template, budget)
+    while (built.tokenCount > maxTokens && budget > 0) {
+      budget -= Math.max(1, built.tokenCount - maxTokens)
+      built = attempt(template, budget)
+    }
+    return built
   }
-  return built
+  if (request.template !== undefined) return fit(request.template)
+  const none = "(none)"
+  const frame = render(DEFAULT_TEMPLATE, { query: request.query, now, memories: none, knowledge: none, earlier: none, history: none, sources: none })
+  if (count(frame) <= maxTokens * FRAME_SHARE) return fit(DEFAULT_TEMPLATE)
+  // A tight budget: no query or time lines, no headings for what has nothing to show; then none for
+  // what ended empty, so the sections that hold something get the room.
+  const material = new Set<Placeholder>(([
+    ["memories", parts.memories], ["knowledge", parts.knowledge], ["earlier", parts.earlier], ["history", parts.history]
+  ] as const).flatMap(([name, items]) => (items.length > 0 ? [name] : [])))
+  if (material.has("knowledge") && includeSources) material.add("sources")
+  if (material.size === 0) return fit(defaultTemplate(false, ALL_SECTIONS))
+  const first = fit(defaultTemplate(false, material))
+  const filled = new Set<Placeholder>(first.items.map((i) => (i.section === "recent" ? "history" : i.section)))
+  if (filled.has("knowledge") && includeSources) filled.add("sources")
+  return filled.size === 0 || filled.size === material.size ? first : fit(defaultTemplate(false, filled))
 }
