@@ -167,6 +167,12 @@ const withBody = (response: HttpServerResponse.HttpServerResponse, request: Http
       : refusal("HttpError", `the request failed with status ${response.status}`, response.status)
     : response
 
+/** A request still running when the shutdown grace is over: interrupted, and told so. */
+const cutAtShutdown = () =>
+  refusal("ShuttingDown", "the server shut down before the request finished (MEMORY_SHUTDOWN_GRACE); it may not have taken effect", 503, {}, {
+    connection: "close"
+  })
+
 /** The edge around the whole HTTP app; CORS headers go on every answer, refusals included. */
 export const middleware = (settings: EdgeSettingsShape, drain: DrainShape) => {
   const cors = HttpMiddleware.cors({
@@ -181,7 +187,7 @@ export const middleware = (settings: EdgeSettingsShape, drain: DrainShape) => {
         return Effect.succeed(refusal("ShuttingDown", "the server is shutting down; retry after it restarts", 503, {}, { connection: "close" }))
       }
       const refused = check(request, settings)
-      return refused ? Effect.succeed(refused) : Effect.map(drain.track(app), (response) => withBody(response, request))
+      return refused ? Effect.succeed(refused) : Effect.map(drain.track(app, Effect.sync(cutAtShutdown)), (response) => withBody(response, request))
     })).pipe(
       Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : lastResort(cause)))
     ) as HttpApp.Default<never, R | HttpServerRequest.HttpServerRequest>
