@@ -11,7 +11,8 @@ import { StoreMemoryRequest } from "../src/domain/Memory.ts"
 import { SearchRequest } from "../src/domain/Search.ts"
 import { Recency } from "../src/domain/TimeRange.ts"
 import { Memory } from "../src/memory/Memory.ts"
-import { planSearch, searchKey } from "../src/memory/SearchPlan.ts"
+import { createHash } from "node:crypto"
+import { canonical, canonicalJson, planSearch, searchKey } from "../src/memory/SearchPlan.ts"
 import { newNamespace } from "./support/records.ts"
 
 type Fields = typeof SearchRequest.fields
@@ -86,6 +87,14 @@ describe("the search key", () => {
     const plan = planSearch(new SearchRequest({ query: " otters  eat ", tags: ["b", "a"], kinds: [] }), embedder)
     expect(plan.query).toBe("otters eat")
     expect(plan.selector).toMatchObject({ namespace: "default", tags: ["a", "b"], tagMatch: "all", kinds: undefined })
+  })
+
+  it("is the hash of the canonical plan, written in one pass (the key L2 entries already carry)", () => {
+    const plan = planSearch(new SearchRequest(base as SearchRequest), embedder)
+    expect(searchKey(plan)).toBe(createHash("sha256").update(JSON.stringify([1, canonical(plan)])).digest("base64url"))
+    const odd = { b: [1, undefined, { z: null, a: new Date(0), u: undefined }], a: { "é\"": NaN, n: -0 }, s: "x\u2028" }
+    expect(canonicalJson(odd)).toBe(JSON.stringify(canonical(odd)))
+    expect(canonicalJson([undefined, "a"])).toBe(JSON.stringify(canonical([undefined, "a"])))
   })
 })
 

@@ -166,7 +166,17 @@ export const make = (options: TieredCacheOptions) =>
         if (left !== undefined && left <= 0) return
         l1.set(name, l1Key, { generation: tag, value, validUntil: until, bytes: sizeOf(value) } satisfies Tagged<A>, left)
       }
+      // Without an L2 the generation is local, so an L1 entry of the current one is an answer (as in getOrCompute).
+      const peek = l2 ? undefined : (namespace: string, key: string): A | undefined => {
+        if (!l1.enabled(name)) return undefined
+        const local = l1.get<Tagged<A>>(name, `${namespace}\u0000${key}`)
+        if (local === undefined || local.generation !== String(localGenerations.get(namespace) ?? 0)) return undefined
+        if (local.validUntil !== null && local.validUntil <= Date.now()) return undefined
+        counters[name].hits++
+        return local.value
+      }
       return {
+      peek,
       getOrCompute: (namespace, key, compute) =>
         Effect.gen(function*() {
           if (!l1.enabled(name)) {

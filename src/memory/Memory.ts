@@ -200,26 +200,46 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
 
     // The hottest path: a plain function with one span, its attributes set directly on it
     // and no call-site stack capture (Effect.fn and annotateCurrentSpan cost more per call).
-    const search = (request: SearchRequest) => {
-      const plan = planSearch(request, embedder, reranker)
-      const { k, mode } = plan
-      const namespace = plan.selector.namespace
-      const attributes = { "memory.namespace": namespace, "memory.k": k, "memory.mode": mode, "memory.store": store.provider }
-      return inSpan("Memory.search", attributes, (span) =>
+    const computed = (plan: SearchPlan, key: string, attributes: Record<string, unknown>, started: number) =>
+      inSpan("Memory.search", attributes, (span) =>
         stats.observe(
           Effect.suspend(() => {
-            const started = performance.now()
             const compute = Effect.map(rankedSearch(plan), ({ hits, validUntil }) => ({ hits: hits.map(toHit), validUntil }))
             // The cache never answers past validUntil: an answer holding a record that has expired is computed again.
-            return Effect.map(cache.searches.getOrCompute(namespace, searchKey(plan), compute), ({ hit, value: { hits } }) => {
+            return Effect.map(cache.searches.getOrCompute(plan.selector.namespace, key, compute), ({ hit, value: { hits } }) => {
               span.attribute("memory.cache_hit", hit)
               span.attribute("memory.results", hits.length)
               return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
             })
           }),
-          mode
+          plan.mode
         ))
-    }
+
+    /**
+     * A hit in the in-process cache: answered synchronously from the hits built when it was
+     * computed, in its own span, counted as `observe` counts it (no fiber of its own, no
+     * child spans, no FiberRef copies).
+     */
+    const answered = (plan: SearchPlan, hits: ReadonlyArray<SearchHit>, attributes: Record<string, unknown>, started: number) =>
+      Effect.useSpan("Memory.search", {
+        attributes: { ...attributes, "memory.cache_hit": true, "memory.results": hits.length },
+        captureStackTrace: false
+      }, () =>
+        Effect.withFiberRuntime<SearchResponse>((fiber) => {
+          const tookMs = performance.now() - started
+          stats.recordAnswered(fiber, plan.mode, true, tookMs)
+          return Effect.succeed(new SearchResponse({ hits, cached: true, tookMs }, true))
+        }))
+
+    const search = (request: SearchRequest) =>
+      Effect.suspend((): ReturnType<typeof computed> => {
+        const started = performance.now()
+        const plan = planSearch(request, embedder, reranker)
+        const key = searchKey(plan)
+        const attributes = { "memory.namespace": plan.selector.namespace, "memory.k": plan.k, "memory.mode": plan.mode, "memory.store": store.provider }
+        const found = cache.searches.peek?.(plan.selector.namespace, key)
+        return found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
+      })
 
     const get = Effect.fn("Memory.get")(function*(id: string, namespace: string = DEFAULT_NAMESPACE) {
       const { value } = yield* cache.records.getOrCompute(namespace, id, store.get(namespace, id))

@@ -50,7 +50,7 @@ const asSet = <A extends string>(values: ReadonlyArray<A> | undefined): Readonly
   values === undefined || values.length === 0 ? undefined : [...new Set(values)].sort()
 
 /** Object keys in order, deeply: `{a, b}` and `{b, a}` are one filter (arrays keep their order). */
-const canonical = (value: unknown): unknown =>
+export const canonical = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(canonical)
     : value instanceof Date
@@ -96,6 +96,26 @@ export const planSearch = (
   }
 }
 
+/**
+ * `JSON.stringify(canonical(value))`, written out in one pass without the intermediate objects:
+ * the key is computed for every search, cache hits included.
+ */
+export const canonicalJson = (value: unknown): string | undefined => {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value)
+  if (value instanceof Date) return JSON.stringify(value.toISOString())
+  if (Array.isArray(value)) {
+    let out = "["
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + (canonicalJson(value[i]) ?? "null")
+    return out + "]"
+  }
+  let out = "{"
+  for (const key of Object.keys(value).sort()) {
+    const json = canonicalJson((value as Record<string, unknown>)[key])
+    if (json !== undefined) out += (out.length === 1 ? "" : ",") + JSON.stringify(key) + ":" + json
+  }
+  return out + "}"
+}
+
 /** The cache key: a hash of the whole plan, every field of it (keys in order), so a field added to the plan is in the key. */
 export const searchKey = (plan: SearchPlan): string =>
-  createHash("sha256").update(JSON.stringify([PLAN_VERSION, canonical(plan)])).digest("base64url")
+  createHash("sha256").update(`[${PLAN_VERSION},${canonicalJson(plan)}]`).digest("base64url")

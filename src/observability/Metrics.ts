@@ -55,6 +55,10 @@ const searchDurationBy = taggedOnce(searchDuration, "mode", "cache")
 export const recordSearch = (mode: string, cache: CacheOutcome, seconds: number) =>
   Metric.update(searchDurationBy(mode, cache), seconds)
 
+/** The same, synchronously, with the fiber's metric labels (FiberRef.currentMetricLabels): for the cache-hit fast path. */
+export const unsafeRecordSearch = (mode: string, cache: CacheOutcome, seconds: number, labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  searchDurationBy(mode, cache).unsafeUpdate(seconds, labels)
+
 // --- errors -------------------------------------------------------------------------------------------
 
 export const errors = Metric.counter("agent_memory_errors_total", {

@@ -8,7 +8,7 @@
  * `observe` also records the search in the metrics, so one call at the search
  * site does both.
  */
-import { Effect, FiberRef, Option, Schema } from "effect"
+import { Effect, type Fiber, FiberRef, Option, Schema } from "effect"
 import { type CacheName, MemoryCache } from "../ports/MemoryCache.ts"
 import * as Metrics from "./Metrics.ts"
 import { PoolRegistry } from "./PoolRegistry.ts"
@@ -110,8 +110,7 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
     }
 
     /** Counts one search: its latency and whether the search cache answered it, or the error it failed with. */
-    const record = (latencyMs: number, outcome: { readonly cached: boolean } | { readonly error: string }) =>
-      Effect.sync(() => {
+    const recordNow = (latencyMs: number, outcome: { readonly cached: boolean } | { readonly error: string }) => {
         const now = Date.now()
         countThroughput(now)
         if ("error" in outcome) {
@@ -126,7 +125,19 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
         kept = Math.min(kept + 1, LATENCY_WINDOW)
         if (outcome.cached) hits++
         else misses++
-      })
+    }
+    const record = (latencyMs: number, outcome: { readonly cached: boolean } | { readonly error: string }) =>
+      Effect.sync(() => recordNow(latencyMs, outcome))
+
+    /**
+     * A search answered without running an Effect for it (the cache-hit fast path), counted here
+     * and in the metrics as `observe` would count it, unless an outer `observe` already times it.
+     */
+    const recordAnswered = (fiber: Fiber.RuntimeFiber<unknown, unknown>, mode: string, cached: boolean, latencyMs: number) => {
+      if (fiber.getFiberRef(observing)) return
+      recordNow(latencyMs, { cached })
+      Metrics.unsafeRecordSearch(mode, cached ? "hit" : "miss", latencyMs / 1000, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    }
 
     /**
      * Times a search (anything answering `{ cached }`) and records it here and in
@@ -205,6 +216,6 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
       }
     })
 
-    return { record, observe, report } as const
+    return { record, recordAnswered, observe, report } as const
   })
 }) {}

@@ -9,6 +9,8 @@ import { inSpan } from "./inSpan.ts"
 import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCache } from "../ports/MemoryCache.ts"
 
 const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<A> => ({
+  // A synchronous L1 answer has no span of its own: the caller's span says it was a hit.
+  peek: cache.peek,
   getOrCompute: (namespace, key, compute) =>
     inSpan(`MemoryCache.${name}`, { "cache.name": name, "memory.namespace": namespace }, (span) =>
       Effect.tap(cache.getOrCompute(namespace, key, compute), ({ hit }) => span.attribute("cache.hit", hit)))

@@ -48,6 +48,13 @@ export interface NamespacedCache<A> {
     key: string,
     compute: Effect.Effect<A, E, R>
   ) => Effect.Effect<{ readonly value: A; readonly hit: boolean }, E, R>
+  /**
+   * The hot path: the in-process value for the namespace's current generation, synchronously,
+   * counted as a hit, when it can be trusted without asking anything remote (a cache with a
+   * shared L2 must read the generation from it, so it has no `peek`). undefined: not cached here
+   * or not fresh; ask `getOrCompute`, which counts the miss.
+   */
+  readonly peek?: ((namespace: string, key: string) => A | undefined) | undefined
 }
 
 export interface EmbeddingCache {
