@@ -285,6 +285,23 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         expect(yield* contents(["x", "z"], "any")).toEqual(["xy", "z"])
       }))
 
+    it.effect("orders keyword ties by id, not by time, the same in every store", () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore
+        const namespace = newNamespace()
+        // Equal scores (one shared term, equal lengths, each other term once); the newest has the smallest id but one.
+        const tied = [["m-2", "kiwi xray", 0], ["m-3", "kiwi yankee", 1], ["m-1", "kiwi zulu", 2], ["m-0", "kiwi whisky", 3]] as const
+        yield* store.insert(tied.map(([id, content, age], i) => {
+          const item = newRecord({ id, content, namespace }, unit(i))
+          const at = new Date(Date.UTC(2026, 0, 1 + age))
+          return { ...item, record: new MemoryRecord({ ...item.record, createdAt: at, updatedAt: at }) }
+        }))
+        yield* store.insert([newRecord({ content: "pear", namespace }, unit(4))])
+        const hits = yield* store.keywordSearch({ namespace, text: "kiwi", k: 3 })
+        expect(new Set(hits.map((h) => h.score)).size).toBe(1)
+        expect(hits.map((h) => h.record.id)).toEqual(["m-0", "m-1", "m-2"])
+      }))
+
     it.effect("returns k results under a selective filter whenever k matching records exist", () =>
       Effect.gen(function*() {
         const store = yield* MemoryStore

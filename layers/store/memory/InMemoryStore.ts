@@ -225,10 +225,8 @@ export const make = (options: InMemoryStoreOptions): MemoryStoreService => {
         if (score > 0) hits.push({ record: entry.record, score: score / scale })
       }
       return hits
-        .sort((a, b) =>
-          b.score - a.score || b.record.createdAt.getTime() - a.record.createdAt.getTime() ||
-          (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0)
-        )
+        // Ties by id, as the SQL stores order them.
+        .sort((a, b) => b.score - a.score || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0))
         .slice(0, query.k)
     })
 

@@ -360,7 +360,7 @@ export const make = (options: SqlStoreOptions) =>
         const rank = (candidates: ReadonlyArray<Bm25.WeightedTerm>) =>
           sql<Row & { readonly score: number }>`
             WITH ranked AS (
-              SELECT m.namespace, m.id, m.created_at AS ranked_at, (
+              SELECT m.namespace, m.id, (
                 SELECT sum(w.idf * x.tf * ${float(Bm25.K1 + 1)} / (x.tf + ${float(Bm25.K1)} * (1 - ${float(Bm25.B)} + ${float(Bm25.B)} * length(m.content_tsv) / ${float(averageLength)})))
                 FROM (
                   SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1)::float8 AS tf
@@ -369,10 +369,11 @@ export const make = (options: SqlStoreOptions) =>
               ) AS score
               FROM memories m
               WHERE ${selected} AND m.content_tsv @@ ${tsquery(candidates.map((t) => t.term))}::tsquery
-              ORDER BY score DESC, m.created_at DESC, m.id COLLATE "C" LIMIT ${query.k}
+              -- Ties by id (code-unit order, as the in-memory store and the benchmark's reference): nothing about when a record came.
+              ORDER BY score DESC, m.id COLLATE "C" LIMIT ${query.k}
             )
             SELECT ${columns}, ranked.score FROM ranked JOIN memories USING (namespace, id)
-            ORDER BY ranked.score DESC, ranked.ranked_at DESC, id COLLATE "C"`
+            ORDER BY ranked.score DESC, id COLLATE "C"`
         let candidates = Bm25.rarestWithin(terms, Math.max(CANDIDATE_BUDGET, 20 * query.k))
         let rows = yield* rank(candidates)
         if (candidates.length < terms.length) {
