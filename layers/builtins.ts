@@ -44,6 +44,12 @@ export const builtins: ReadonlyArray<Plugin> = [
     layer: () => lazy(() => import("./embedder/OpenAiEmbedder.ts"), (OpenAiEmbedder) => OpenAiEmbedder.layerConfig())
   },
   {
+    port: "embedder",
+    name: "onnx",
+    description: "a local ONNX model in MEMORY_ONNX_MODEL_DIR (optional packages onnxruntime-node, @huggingface/tokenizers)",
+    layer: () => lazy(() => import("./embedder/OnnxEmbedder.ts"), (OnnxEmbedder) => OnnxEmbedder.layerConfig())
+  },
+  {
     port: "reranker",
     name: "http",
     description: "a /rerank server (Cohere, Jina, TEI protocol) at MEMORY_RERANK_URL",
