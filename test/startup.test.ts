@@ -20,7 +20,7 @@ describe("start-up configuration", () => {
         `configuration: MEMORY_STORE: unknown store "nope" (known: memory, pglite, pgvector)`
       )
       expect(yield* startupFailure({ MEMORY_STORE: "memory", MEMORY_EMBEDDER: "magic" })).toBe(
-        `configuration: MEMORY_EMBEDDER: unknown embedder "magic" (known: local, openai)`
+        `configuration: MEMORY_EMBEDDER: unknown embedder "magic" (known: local, onnx, openai)`
       )
     }))
 
