@@ -11,13 +11,33 @@
  * the vector is L2-normalised so that cosine similarity is a dot product.
  */
 import { Config, Effect, Layer } from "effect"
+import stem from "wink-porter2-stemmer"
 import { Embedder, type EmbedderService } from "../../src/ports/Embedder.ts"
 
 export const MODEL = "local-hash-v1"
 export const DEFAULT_DIMENSIONS = 1024
 
+/** Which features a text is made of and how they are weighted (bench/embedderStudy.ts measures them). */
+export interface HashingScheme {
+  readonly words: boolean
+  /** Porter2 stems beside the words (`evicted` and `eviction` share `evict`). */
+  readonly stems: boolean
+  /** Adjacent word pairs. */
+  readonly pairs: boolean
+  /** Character n-gram lengths of each `#word#` (empty: none). */
+  readonly grams: ReadonlyArray<number>
+  /** Term weight from the summed count: 1 + ln(tf), raw tf, sqrt(tf), or 1 (binary). */
+  readonly tf: "log" | "raw" | "sqrt" | "binary"
+  /** Signed hashing: a hash bit picks +/−, so collisions cancel on average instead of adding up. */
+  readonly signed: boolean
+}
+
+/** The defaults, chosen by the figures in bench/PERFORMANCE.md ("The local embedder"). */
+export const DEFAULT_SCHEME: HashingScheme = { words: true, stems: false, pairs: true, grams: [3, 4], tf: "log", signed: true }
+
 export interface HashingEmbedderOptions {
   readonly dimensions?: number | undefined
+  readonly scheme?: HashingScheme | undefined
 }
 
 const STOP_WORDS = new Set(
@@ -48,7 +68,7 @@ const hash32 = (s: string): number => {
 const tokenize = (text: string): Array<string> => text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
 
 /** Feature → summed weight before tf damping. */
-const features = (text: string): Map<string, number> => {
+const features = (text: string, scheme: HashingScheme): Map<string, number> => {
   const all = tokenize(text)
   const content = all.filter((t) => !STOP_WORDS.has(t))
   const words = content.length > 0 ? content : all
@@ -56,25 +76,40 @@ const features = (text: string): Map<string, number> => {
   const add = (feature: string, weight: number) => counts.set(feature, (counts.get(feature) ?? 0) + weight)
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!
-    add("w:" + word, WORD_WEIGHT)
-    if (i > 0) add("p:" + words[i - 1] + " " + word, PAIR_WEIGHT)
+    if (scheme.words) add("w:" + word, WORD_WEIGHT)
+    if (scheme.stems && /^\p{L}+$/u.test(word)) add("s:" + stem(word), WORD_WEIGHT)
+    if (scheme.pairs && i > 0) add("p:" + words[i - 1] + " " + word, PAIR_WEIGHT)
+    if (scheme.grams.length === 0) continue
     const padded = "#" + word + "#"
-    const grams = Math.max(0, padded.length - 2) + Math.max(0, padded.length - 3)
+    const grams = scheme.grams.reduce((sum, n) => sum + Math.max(0, padded.length - n + 1), 0)
     const gramWeight = GRAM_WEIGHT / Math.sqrt(Math.max(1, grams))
-    for (let n = 3; n <= 4; n++) {
+    for (const n of scheme.grams) {
       for (let j = 0; j + n <= padded.length; j++) add("g:" + padded.slice(j, j + n), gramWeight)
     }
   }
   return counts
 }
 
-export const embedText = (text: string, dimensions: number): Float32Array => {
-  const vector = new Float32Array(dimensions)
-  for (const [feature, weight] of features(text)) {
-    const h = hash32(feature)
+const damp = (weight: number, tf: HashingScheme["tf"]) => {
+  switch (tf) {
     // Sublinear tf: a word said ten times is not ten times as relevant.
-    const damped = weight >= 1 ? 1 + Math.log(weight) : weight
-    vector[h % dimensions]! += h & 0x80000000 ? -damped : damped
+    case "log":
+      return weight >= 1 ? 1 + Math.log(weight) : weight
+    case "sqrt":
+      return Math.sqrt(weight)
+    case "binary":
+      return Math.min(1, weight)
+    case "raw":
+      return weight
+  }
+}
+
+export const embedText = (text: string, dimensions: number, scheme: HashingScheme = DEFAULT_SCHEME): Float32Array => {
+  const vector = new Float32Array(dimensions)
+  for (const [feature, weight] of features(text, scheme)) {
+    const h = hash32(feature)
+    const damped = damp(weight, scheme.tf)
+    vector[h % dimensions]! += scheme.signed && h & 0x80000000 ? -damped : damped
   }
   let norm = 0
   for (let i = 0; i < dimensions; i++) norm += vector[i]! * vector[i]!
@@ -87,11 +122,12 @@ export const embedText = (text: string, dimensions: number): Float32Array => {
 
 export const make = (options: HashingEmbedderOptions = {}): EmbedderService => {
   const dimensions = options.dimensions ?? DEFAULT_DIMENSIONS
+  const scheme = options.scheme ?? DEFAULT_SCHEME
   return {
     model: MODEL,
     dimensions,
-    embed: (text) => Effect.sync(() => embedText(text, dimensions)),
-    embedMany: (texts) => Effect.sync(() => texts.map((text) => embedText(text, dimensions)))
+    embed: (text) => Effect.sync(() => embedText(text, dimensions, scheme)),
+    embedMany: (texts) => Effect.sync(() => texts.map((text) => embedText(text, dimensions, scheme)))
   }
 }
 
