@@ -6,6 +6,7 @@
  * Scenarios: ingest, search, filtered, cache, http, pglite (default: all).
  * `quality` is a run of its own: ranking quality on the labelled set (bench/quality.ts);
  * `keyword [--rows N]` too: keyword and hybrid latency beside vector search (bench/keyword.ts).
+ * `efsearch [--sets N] [--ef 40,80,…] [--m M --efc E]` too: HNSW's share of the exact top 10 on real text (bench/efSearch.ts).
  * `soak --minutes N` is a run of its own: a bounded mixed load on the server (bench/soak.ts).
  * Flags and method: bench/PERFORMANCE.md.
  */
@@ -14,6 +15,7 @@ import { Effect, Logger, LogLevel } from "effect"
 import { parse, UsageError } from "./options.ts"
 import { runBench } from "./run.ts"
 import { runKeyword } from "./keyword.ts"
+import { runEfSearch } from "./efSearch.ts"
 import { runQuality } from "./qualityMain.ts"
 import { parseSoak, runSoak } from "./soak.ts"
 
@@ -34,7 +36,7 @@ const benchmark = Effect.suspend(() =>
   })
 )
 
-const program = Effect.asVoid<unknown, Error, never>(argv[0] === "soak" ? soak : argv[0] === "quality" ? runQuality(argv.slice(1)) : argv[0] === "keyword" ? runKeyword(argv.slice(1)) : benchmark).pipe(
+const program = Effect.asVoid<unknown, Error, never>(argv[0] === "soak" ? soak : argv[0] === "quality" ? runQuality(argv.slice(1)) : argv[0] === "keyword" ? runKeyword(argv.slice(1)) : argv[0] === "efsearch" ? runEfSearch(argv.slice(1)) : benchmark).pipe(
   Effect.catchAllDefect((defect) =>
     defect instanceof UsageError
       ? Effect.sync(() => {
