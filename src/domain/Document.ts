@@ -43,6 +43,6 @@ export class DocumentRequest extends Schema.Class<DocumentRequest>("DocumentRequ
 export class DocumentResult extends Schema.Class<DocumentResult>("DocumentResult")({
   documentId: Schema.String,
   chunks: Schema.Int,
-  /** Chunks whose text the namespace already held as knowledge (stored once). */
+  /** Chunks whose text this document already held (stored once); another document's copy of a passage does not count. */
   duplicates: Schema.Int
 }) {}
