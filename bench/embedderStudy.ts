@@ -3,8 +3,8 @@
  * hashing embedder on the labelled set (bench/quality/corpus.ts), through the
  * product's own search (in-memory store: exact, so the figures are the
  * embedder's alone, not an index's), vector and hybrid nDCG@10, beside the cost
- * of one embedding. `npx tsx bench/embedderStudy.ts [--only name,name] [--seed N]`.
- * The figures chose HashingEmbedder's DEFAULT_SCHEME (bench/PERFORMANCE.md).
+ * of one embedding. `npx tsx bench/embedderStudy.ts [--only name,name] [--seed N] | --cost`.
+ * The figures chose HashingEmbedder's DEFAULT_SCHEME, v1 with sqrt weights (bench/PERFORMANCE.md).
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import * as AgentMemory from "../layers/app.ts"
@@ -17,13 +17,15 @@ import { type LabelledQuery, makeCorpus } from "./quality/corpus.ts"
 import { quality } from "./quality/metrics.ts"
 import { table } from "./stats.ts"
 
-const D = HashingEmbedder.DEFAULT_SCHEME
+/** The scheme of local-hash-v1, which the study varies one knob at a time. */
+const V1: HashingEmbedder.HashingScheme = { ...HashingEmbedder.DEFAULT_SCHEME, tf: "log" }
+const D = V1
 type Variant = readonly [name: string, dimensions: number, scheme: HashingEmbedder.HashingScheme]
 
 export const VARIANTS: ReadonlyArray<Variant> = [
-  ["default (words, pairs, 3-/4-grams, log-tf, signed)", 1024, D],
-  ["default at 2048", 2048, D],
-  ["default at 4096", 4096, D],
+  ["v1 (words, pairs, 3-/4-grams, log-tf, signed)", 1024, V1],
+  ["v1 at 2048", 2048, V1],
+  ["v1 at 4096", 4096, V1],
   ["words only", 1024, { ...D, pairs: false, grams: [] }],
   ["words + pairs", 1024, { ...D, grams: [] }],
   ["words + 3-/4-grams", 1024, { ...D, pairs: false }],
@@ -32,11 +34,13 @@ export const VARIANTS: ReadonlyArray<Variant> = [
   ["3-grams only", 1024, { ...D, grams: [3] }],
   ["3-/4-/5-grams", 1024, { ...D, grams: [3, 4, 5] }],
   ["raw tf", 1024, { ...D, tf: "raw" }],
-  ["sqrt tf", 1024, { ...D, tf: "sqrt" }],
+  ["sqrt tf (v2, the default)", 1024, { ...D, tf: "sqrt" }],
   ["binary tf", 1024, { ...D, tf: "binary" }],
   ["unsigned hashing", 1024, { ...D, signed: false }],
   ["+ stems at 2048", 2048, { ...D, stems: true }],
-  ["+ stems at 4096", 4096, { ...D, stems: true }]
+  ["+ stems at 4096", 4096, { ...D, stems: true }],
+  ["sqrt tf at 2048", 2048, { ...D, tf: "sqrt" }],
+  ["sqrt tf, words only", 1024, { ...D, tf: "sqrt", pairs: false, grams: [] }]
 ]
 
 /** Records with the same text are one record in the store; their judgements go to the one kept. */
@@ -78,16 +82,25 @@ const runVariant = ([, dimensions, scheme]: Variant, set: ReturnType<typeof cano
     const judgements = set.queries.map((q) => q.relevant)
     const vector = quality(yield* rankings("vector"), judgements)
     const hybrid = quality(yield* rankings("hybrid"), judgements)
-    // Cost: every record's text embedded again, best of three rounds.
-    const texts = set.records.map((r) => r.content)
-    let best = Infinity
-    for (let round = 0; round < 3; round++) {
-      const started = performance.now()
-      for (const t of texts) HashingEmbedder.embedText(t, dimensions, scheme)
-      best = Math.min(best, (performance.now() - started) / texts.length)
-    }
-    return { vector, hybrid, microsPerEmbed: best * 1000 }
+    return { vector, hybrid, microsPerEmbed: costOf(["", dimensions, scheme], set.records.map((r) => r.content)) }
   }))
+
+/** µs per embedding: every record's text embedded again, best of five rounds (the least disturbed by other load). */
+const costOf = ([, dimensions, scheme]: Variant, texts: ReadonlyArray<string>) => {
+  let best = Infinity
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now()
+    for (const t of texts) HashingEmbedder.embedText(t, dimensions, scheme)
+    best = Math.min(best, (performance.now() - started) / texts.length)
+  }
+  return best * 1000
+}
+
+/** `--cost`: the cost column alone, every variant in one process one after another (no store, seconds). */
+export const embedderCost = (log: (line: string) => void) => {
+  const texts = canonical(undefined).records.map((r) => r.content)
+  log(table(["variant", "width", "µs/embed"], VARIANTS.map((v) => [v[0], String(v[1]), costOf(v, texts).toFixed(1)])))
+}
 
 export const embedderStudy = (options: { readonly only?: ReadonlyArray<string> | undefined; readonly seed?: number | undefined; readonly log: (line: string) => void }) =>
   Effect.gen(function*() {
@@ -109,7 +122,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const flag = (name: string) => (argv.indexOf(`--${name}`) >= 0 ? argv[argv.indexOf(`--${name}`) + 1] : undefined)
   const only = flag("only")
   const seed = flag("seed")
-  Effect.runPromise(embedderStudy({
+  if (argv.includes("--cost")) embedderCost((line) => console.log(line))
+  else Effect.runPromise(embedderStudy({
     only: only === undefined ? undefined : only.split(","),
     seed: seed === undefined ? undefined : Number(seed),
     log: (line) => console.log(line)

@@ -116,7 +116,7 @@ layer(serverLayer, { timeout: 60_000 })("HTTP API", (it) => {
       expect((yield* get("/health")).body).toEqual({ status: "ok" })
       const ready = yield* get("/ready")
       expect(ready.status).toBe(200)
-      expect(ready.body).toEqual({ status: "ready", store: "pglite", embedder: "local-hash-v1", dimensions: 1024 })
+      expect(ready.body).toEqual({ status: "ready", store: "pglite", embedder: "local-hash-v2", dimensions: 1024 })
       const openapi = yield* get("/openapi.json")
       expect(openapi.status).toBe(200)
       expect(Object.keys(openapi.body.paths).sort()).toEqual([

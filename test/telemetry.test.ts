@@ -118,7 +118,7 @@ describe("telemetry", () => {
         expect(lookup!.attributes["cache.hit"]).toBe(false)
         const [embed] = named("Embedder.embed")
         expect(ancestors(embed!, index)).toContain("Memory.search")
-        expect(embed!.attributes["embedding.model"]).toBe("local-hash-v1")
+        expect(embed!.attributes["embedding.model"]).toBe("local-hash-v2")
         const [storeSearch] = named("MemoryStore.search")
         expect(storeSearch!.parentSpanId).toBe(lookup!.spanId)
         expect(storeSearch!.attributes["memory.store"]).toBe("pglite")
@@ -143,7 +143,7 @@ describe("telemetry", () => {
         const requests = yield* receiver.waitForMetric("agent_memory_embedding_requests_total", "10 seconds")
         expect(requests.type).toBe("sum")
         expect(requests.monotonic).toBe(true)
-        expect(requests.dataPoints.find((p) => p.attributes["model"] === "local-hash-v1")?.value).toBeGreaterThanOrEqual(5)
+        expect(requests.dataPoints.find((p) => p.attributes["model"] === "local-hash-v2")?.value).toBeGreaterThanOrEqual(5)
       }))
   }
 

@@ -7,14 +7,17 @@
  *
  * Features: words, adjacent word pairs and character 3-/4-grams of each word,
  * with common English stop words left out. Each feature is hashed to a slot and a
- * sign (signed hashing keeps collisions unbiased), weighted by 1 + ln(tf), and
- * the vector is L2-normalised so that cosine similarity is a dot product.
+ * sign (signed hashing keeps collisions unbiased), weighted by the square root of
+ * its summed weight (sublinear in tf, and it lifts a word's small n-gram weights
+ * towards its own), and the vector is L2-normalised so that cosine similarity is
+ * a dot product.
  */
 import { Config, Effect, Layer } from "effect"
 import stem from "wink-porter2-stemmer"
 import { Embedder, type EmbedderService } from "../../src/ports/Embedder.ts"
 
-export const MODEL = "local-hash-v1"
+/** v2: sqrt term weights (v1: 1 + ln tf); a new name, so caches and stored records tell the two apart. */
+export const MODEL = "local-hash-v2"
 export const DEFAULT_DIMENSIONS = 1024
 
 /** Which features a text is made of and how they are weighted (bench/embedderStudy.ts measures them). */
@@ -33,7 +36,7 @@ export interface HashingScheme {
 }
 
 /** The defaults, chosen by the figures in bench/PERFORMANCE.md ("The local embedder"). */
-export const DEFAULT_SCHEME: HashingScheme = { words: true, stems: false, pairs: true, grams: [3, 4], tf: "log", signed: true }
+export const DEFAULT_SCHEME: HashingScheme = { words: true, stems: false, pairs: true, grams: [3, 4], tf: "sqrt", signed: true }
 
 export interface HashingEmbedderOptions {
   readonly dimensions?: number | undefined

@@ -6,7 +6,7 @@ import { Context, type Effect } from "effect"
 import type { EmbeddingFailed } from "../domain/errors.ts"
 
 export interface EmbedderService {
-  /** Names the vector space, e.g. `local-hash-v1` or `text-embedding-3-small`; stored with each record. */
+  /** Names the vector space, e.g. `local-hash-v2` or `text-embedding-3-small`; stored with each record. */
   readonly model: string
   readonly dimensions: number
   /** One vector per text, in order. */
