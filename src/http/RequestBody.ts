@@ -5,8 +5,8 @@
  * parsed and decoded by the route's schema. Every failure is a typed error
  * whose message names the field.
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { Context, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
+import { HttpIncomingMessage, type HttpServerRequest } from "@effect/platform"
+import { Context, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { describeParseError } from "../domain/describeParseError.ts"
 import { InvalidInput, PayloadTooLarge } from "../domain/errors.ts"
 import { EdgeSettings } from "./EdgeSettings.ts"
@@ -47,11 +47,26 @@ export const readBytes = (request: HttpServerRequest.HttpServerRequest, limit: n
     )
   )
 
+/**
+ * A body that declares its length within the limit: Node's parser frames it to exactly that many
+ * bytes, so one bounded read (no Stream fold per chunk) holds all of it; anything else is streamed.
+ */
+const readDeclared = (request: HttpServerRequest.HttpServerRequest, limit: number): Effect.Effect<Uint8Array, BodyError> => {
+  const length = request.headers["content-length"]
+  if (length === undefined || request.headers["transfer-encoding"] !== undefined || !/^\d{1,15}$/.test(length) || Number(length) > limit) {
+    return readBytes(request, limit)
+  }
+  return request.arrayBuffer.pipe(
+    HttpIncomingMessage.withMaxBodySize(Option.some(limit)),
+    Effect.mapBoth({ onFailure: unreadable, onSuccess: (body): Uint8Array => (body instanceof Uint8Array ? body : new Uint8Array(body)) })
+  )
+}
+
 export const make = (maxBody: number): RequestBodyShape => ({
   maxBody,
   json: <A, I>(schema: Schema.Schema<A, I, never>, request: HttpServerRequest.HttpServerRequest) => {
     const decode = Schema.decodeUnknownEither(schema)
-    return Effect.flatMap(readBytes(request, maxBody), (bytes) => {
+    return Effect.flatMap(readDeclared(request, maxBody), (bytes) => {
       if (bytes.length === 0) return Effect.fail(new InvalidInput({ message: "a JSON body is required" }))
       const json = Either.flatMap(decodeUtf8(bytes), parseJson)
       if (Either.isLeft(json)) return Effect.fail(new InvalidInput({ message: `the body ${json.left}` }))
