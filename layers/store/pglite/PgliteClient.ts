@@ -60,7 +60,11 @@ export const make = (options: PgliteClientOptions) =>
         Stream.fromIterableEffect(Effect.map(query(sql, params), (r) => (transformRows ? transformRows(r.rows) : r.rows)))
     }
 
-    const acquirer = Effect.as(Effect.acquireRelease(session.take(1), () => session.release(1)), connection)
+    // PGlite runs on this thread and its statements resolve as microtasks: back-to-back batch
+    // transactions never let the event loop read a socket (a single write, even /health, waited
+    // for every queued batch). One macrotask turn before each session lets I/O in between.
+    const ioTurn = Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
+    const acquirer = Effect.as(Effect.acquireRelease(Effect.zipRight(ioTurn, session.take(1)), () => session.release(1)), connection)
     const client = yield* SqlClient.make({
       acquirer,
       compiler: PgClient.makeCompiler(),

@@ -13,6 +13,7 @@ import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
 import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
 import * as VectorStorage from "../sql/VectorStorage.ts"
+import * as BatchLane from "./BatchLane.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 
 export const DEFAULT_DATA_DIR = "./.agent-memory"
@@ -64,7 +65,8 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
         vectorType: settings.vectorType,
         encodeVector: vectorText
       })
-      return AutoAnalyze.counting(store, changed)
+      // Batches queue in a lane of their own, so single writes are not starved behind them.
+      return yield* BatchLane.oneBatchAtATime(AutoAnalyze.counting(store, changed))
     }).pipe(Effect.provideService(SqlClient.SqlClient, client))
   })
 
