@@ -2,7 +2,10 @@
  * On PGlite (one session for everything), three large NDJSON batch streams
  * must not starve single writes: a single POST /v1/memories waits behind at
  * most one batch transaction, not behind every queued one. Prints the single
- * write's latency (p50/p95/max) during the streams; bound generous (p95 < 2 s).
+ * write's latency (p50/p95/max) during the streams. The bound is in batch
+ * transactions, not seconds, so it holds on a loaded machine: p95 under the time
+ * of five 100-item batch transactions at the rate the streams ran (before the
+ * fix a single write waited behind every queued one: p95 ~30 of them).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,6 +16,8 @@ import { send, spawnServer } from "./serverProcess.ts"
 
 const STREAMS = 3
 const ITEMS_PER_STREAM = 1500
+/** MEMORY_BATCH_SIZE's default: the items one batch transaction writes. */
+const BATCH_SIZE = 100
 
 /** One single write, timed; a connection error is status 0 with its reason. */
 const single = (url: string, content: string) =>
@@ -96,6 +101,8 @@ describe("PGlite batch fairness", () => {
       }
       expect(statuses.filter((s) => s !== 201)).toEqual([])
       expect(sorted.length).toBeGreaterThanOrEqual(5)
-      expect(percentile(sorted, 0.95)).toBeLessThan(2000)
+      const transactionMs = (BATCH_SIZE / ((STREAMS * ITEMS_PER_STREAM) / seconds)) * 1000
+      console.log(`pglite fairness: one batch transaction ~${transactionMs.toFixed(0)} ms; p95 bound ${(5 * transactionMs).toFixed(0)} ms`)
+      expect(percentile(sorted, 0.95)).toBeLessThan(5 * transactionMs)
     }), 150_000)
 })
