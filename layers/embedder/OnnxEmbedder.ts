@@ -66,8 +66,9 @@ export interface Runtime {
 
 export const defaultRuntime: Runtime = {
   ort: async () => {
-    const module: any = await import("onnxruntime-node")
-    return (module.InferenceSession ? module : module.default) as OrtModule
+    // Its ESM build exports the API directly; a CommonJS interop puts it under `default`.
+    const module = (await import("onnxruntime-node")) as unknown as Partial<OrtModule> & { readonly default?: OrtModule }
+    return module.InferenceSession ? (module as OrtModule) : module.default!
   },
   tokenizers: async () => (await import("@huggingface/tokenizers")) as unknown as TokenizersModule
 }
