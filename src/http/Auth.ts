@@ -72,19 +72,35 @@ const findKey = (known: ReadonlyArray<KnownKey>, presented: string): TenantShape
 
 const everyone: TenantShape = { namespaces: "all" }
 
-export const layer: Layer.Layer<Authorization, ConfigError.ConfigError> = Layer.effect(
-  Authorization,
+export interface ApiKeysShape {
+  /** The tenant of a presented key, or undefined when it is not one (with no keys file, everyone). */
+  readonly tenantOf: (key: string) => TenantShape | undefined
+}
+
+/** The keys of MEMORY_API_KEYS_FILE, loaded once: who may call is decided by `tenantOf` alone. */
+export class ApiKeys extends Context.Tag("agent-memory/ApiKeys")<ApiKeys, ApiKeysShape>() {}
+
+export const keysLayer: Layer.Layer<ApiKeys, ConfigError.ConfigError> = Layer.effect(
+  ApiKeys,
   Effect.gen(function*() {
     const path = yield* Config.option(Config.string("MEMORY_API_KEYS_FILE"))
-    if (Option.isNone(path)) return { bearer: () => Effect.succeed(everyone) }
+    if (Option.isNone(path)) return { tenantOf: () => everyone }
     const keys = yield* loadKeys(path.value)
-    return {
-      bearer: (token: Redacted.Redacted<string>) => {
-        const tenant = findKey(keys, Redacted.value(token))
-        return tenant
-          ? Effect.succeed(tenant)
-          : Effect.fail(new Unauthorized({ message: "a valid API key is required: Authorization: Bearer <key>" }))
-      }
-    }
+    return { tenantOf: (key: string) => findKey(keys, key) }
   })
 )
+
+/** The key as HttpApi's bearer security reads it from the Authorization header: what follows `Bearer `. */
+export const BEARER_PREFIX = "Bearer "
+
+export const layer: Layer.Layer<Authorization, ConfigError.ConfigError> = Layer.effect(
+  Authorization,
+  Effect.map(ApiKeys, ({ tenantOf }) => ({
+    bearer: (token: Redacted.Redacted<string>) => {
+      const tenant = tenantOf(Redacted.value(token))
+      return tenant
+        ? Effect.succeed(tenant)
+        : Effect.fail(new Unauthorized({ message: "a valid API key is required: Authorization: Bearer <key>" }))
+    }
+  }))
+).pipe(Layer.provide(keysLayer))

@@ -77,13 +77,20 @@ const validPath = (path: string) => {
   }
 }
 
-const hasBody = (request: HttpServerRequest.HttpServerRequest) => {
+const hasBody = (request: EdgeRequest) => {
   const length = request.headers["content-length"]
   return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
 }
 
+/** What the edge looks at: an HttpServerRequest, or Node's request before Effect sees it (the search fast path). */
+export interface EdgeRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
 /** A refusal for a request the API must not see, or undefined to let it through. */
-const check = (request: HttpServerRequest.HttpServerRequest, settings: EdgeSettingsShape): HttpServerResponse.HttpServerResponse | undefined => {
+export const check = (request: EdgeRequest, settings: EdgeSettingsShape): HttpServerResponse.HttpServerResponse | undefined => {
   const host = request.headers["host"]
   if (settings.allowedHosts && !settings.allowedHosts.has(hostName(host ?? ""))) {
     return refusal(

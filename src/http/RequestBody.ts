@@ -62,19 +62,22 @@ const readDeclared = (request: HttpServerRequest.HttpServerRequest, limit: numbe
   )
 }
 
+/** A whole JSON body, read, as `schema` decodes it: the decision, as a plain function of its bytes. */
+export const decodeJsonBody = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (bytes: Uint8Array): Either.Either<A, InvalidInput> => {
+    if (bytes.length === 0) return Either.left(new InvalidInput({ message: "a JSON body is required" }))
+    const json = Either.flatMap(decodeUtf8(bytes), parseJson)
+    if (Either.isLeft(json)) return Either.left(new InvalidInput({ message: `the body ${json.left}` }))
+    return Either.mapLeft(decode(json.right), invalid)
+  }
+}
+
 export const make = (maxBody: number): RequestBodyShape => ({
   maxBody,
   json: <A, I>(schema: Schema.Schema<A, I, never>, request: HttpServerRequest.HttpServerRequest) => {
-    const decode = Schema.decodeUnknownEither(schema)
-    return Effect.flatMap(readDeclared(request, maxBody), (bytes) => {
-      if (bytes.length === 0) return Effect.fail(new InvalidInput({ message: "a JSON body is required" }))
-      const json = Either.flatMap(decodeUtf8(bytes), parseJson)
-      if (Either.isLeft(json)) return Effect.fail(new InvalidInput({ message: `the body ${json.left}` }))
-      const decoded = decode(json.right)
-      return Either.isRight(decoded)
-        ? Effect.succeed(decoded.right)
-        : Effect.fail(invalid(decoded.left))
-    })
+    const decode = decodeJsonBody(schema)
+    return Effect.flatMap(readDeclared(request, maxBody), (bytes) => decode(bytes))
   }
 })
 

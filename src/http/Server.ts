@@ -4,21 +4,26 @@
  * request logging, on Node's http server, draining in-flight requests on
  * shutdown (Drain.ts).
  */
-import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
+import * as Auth from "./Auth.ts"
 import * as Drain from "./Drain.ts"
 import * as Edge from "./Edge.ts"
 import * as EdgeSettings from "./EdgeSettings.ts"
 import { ApiLive } from "./Handlers.ts"
 import * as McpHttp from "../mcp/McpHttp.ts"
+import * as SearchFastPath from "./SearchFastPath.ts"
 
 export interface ServerOptions {
   readonly host: string
   readonly port: number
   /** A log line per request (method, path, status, time). Off by default: at thousands of requests a second it costs a third of the throughput. */
   readonly logRequests?: boolean | undefined
+  /** POST /v1/search cache hits answered before the Effect app (SearchFastPath.ts); on unless false (a switch for tests). */
+  readonly searchFastPath?: boolean | undefined
+  /** Called for each request the fast path answered (for tests). */
+  readonly onFastAnswer?: (() => void) | undefined
 }
 
 export const serverConfig: Config.Config<ServerOptions> = Config.all({
@@ -54,8 +59,17 @@ export const layer = (options: ServerOptions) =>
     Layer.provide(
       httpApp(options).pipe(
         HttpServer.withLogAddress,
-        Layer.provide(NodeHttpServer.layer(createServer, { host: options.host, port: options.port }))
+        Layer.provide(listening(options))
       )
     ),
-    Layer.provide([DrainLive, EdgeSettingsLive])
+    Layer.provide([DrainLive, EdgeSettingsLive, Auth.keysLayer])
+  )
+
+/** Node's server on the address, with the search fast path in front of the app when it can answer. */
+const listening = (options: ServerOptions) =>
+  Layer.unwrapEffect(
+    Effect.map(
+      SearchFastPath.make({ logRequests: options.logRequests, enabled: options.searchFastPath, onAnswer: options.onFastAnswer }),
+      (fastPath) => NodeHttpServer.layer(() => SearchFastPath.server(fastPath), { host: options.host, port: options.port })
+    )
   )

@@ -5,19 +5,22 @@
  * 400 from the route's strict schemas), else the caller's only namespace when
  * its key has exactly one, else `default`; then checked against the caller's key.
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { Forbidden } from "../domain/errors.ts"
 import { DEFAULT_NAMESPACE } from "../domain/Memory.ts"
 import { Tenant, type TenantShape } from "./Auth.ts"
 
 const allows = ({ namespaces }: TenantShape, namespace: string) => namespaces === "all" || namespaces.has(namespace)
 
+/** The namespace a caller acts on, or the Forbidden it is refused with: the decision, as a plain function. */
+export const decideNamespace = (tenant: TenantShape, requested: string | undefined): Either.Either<string, Forbidden> => {
+  const only = tenant.namespaces !== "all" && tenant.namespaces.size === 1 ? [...tenant.namespaces][0]! : undefined
+  const namespace = requested ?? only ?? DEFAULT_NAMESPACE
+  return allows(tenant, namespace) ? Either.right(namespace) : Either.left(Forbidden.of(namespace))
+}
+
 export const resolveNamespace = (requested: string | undefined): Effect.Effect<string, Forbidden, Tenant> =>
-  Effect.flatMap(Tenant, (tenant) => {
-    const only = tenant.namespaces !== "all" && tenant.namespaces.size === 1 ? [...tenant.namespaces][0]! : undefined
-    const namespace = requested ?? only ?? DEFAULT_NAMESPACE
-    return allows(tenant, namespace) ? Effect.succeed(namespace) : Effect.fail(Forbidden.of(namespace))
-  })
+  Effect.flatMap(Tenant, (tenant) => decideNamespace(tenant, requested))
 
 /** The same check as a predicate, for each item of a batch (an item may name its own namespace). */
 export const namespaceAllowed: Effect.Effect<(namespace: string) => boolean, never, Tenant> = Effect.map(

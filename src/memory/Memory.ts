@@ -231,15 +231,33 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
           return Effect.succeed(new SearchResponse({ hits, cached: true, tookMs }, true))
         }))
 
+    /** A search as planned, keyed, and looked up in the in-process cache (a hit counted there). */
+    const looked = (request: SearchRequest) => {
+      const started = performance.now()
+      const plan = planSearch(request, embedder, reranker)
+      const key = searchKey(plan)
+      const attributes = { "memory.namespace": plan.selector.namespace, "memory.k": plan.k, "memory.mode": plan.mode, "memory.store": store.provider }
+      return { started, plan, key, attributes, found: cache.searches.peek?.(plan.selector.namespace, key) }
+    }
+
     const search = (request: SearchRequest) =>
       Effect.suspend((): ReturnType<typeof computed> => {
-        const started = performance.now()
-        const plan = planSearch(request, embedder, reranker)
-        const key = searchKey(plan)
-        const attributes = { "memory.namespace": plan.selector.namespace, "memory.k": plan.k, "memory.mode": plan.mode, "memory.store": store.provider }
-        const found = cache.searches.peek?.(plan.selector.namespace, key)
+        const { attributes, found, key, plan, started } = looked(request)
         return found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
       })
+
+    /**
+     * The answer of `search` when the in-process cache holds it (an Effect that completes
+     * synchronously, span and statistics included), else undefined and nothing counted: for
+     * callers that answer hits without a fiber of their own (the HTTP fast path). Undefined
+     * when the cache cannot tell a hit without I/O (a Redis L2 holds the generation).
+     */
+    const searchIfCached = cache.searches.peek === undefined
+      ? undefined
+      : (request: SearchRequest): Effect.Effect<SearchResponse> | undefined => {
+        const { attributes, found, plan, started } = looked(request)
+        return found === undefined ? undefined : answered(plan, found.hits, attributes, started)
+      }
 
     const get = Effect.fn("Memory.get")(function*(id: string, namespace: string = DEFAULT_NAMESPACE) {
       const { value } = yield* cache.records.getOrCompute(namespace, id, store.get(namespace, id))
@@ -430,6 +448,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       storeMany: <E>(items: Stream.Stream<IngestItem, E>, defaults?: IngestDefaults) =>
         Metrics.countErrors("storeMany")(storeMany(items, defaults)),
       search,
+      searchIfCached,
       get: counted("get", get),
       update: counted("update", update),
       delete: counted("delete", remove),

@@ -1,0 +1,133 @@
+/**
+ * POST /v1/search answered from the in-process cache without the Effect HTTP stack (router,
+ * middleware, a fiber per request): that stack costs ~30× the hit itself. Node's request comes
+ * here first; every decision is made by the functions the Effect path calls (Edge.check,
+ * ApiKeys.tenantOf, decideNamespace, decodeJsonBody, Memory.searchIfCached, searchResponseBody),
+ * and whatever this path cannot answer with certainty goes on, unchanged, to the Effect app:
+ * another route, a refusal of any kind, a browser (an Origin: CORS), a traced caller
+ * (the HTTP span), a body that is chunked, empty or invalid, a cache miss, a shutdown begun.
+ * A body read here is handed on as a replayed request. Off with request logging (each request
+ * is logged by the Effect app) and with a Redis L2 (a hit must read the generation there).
+ */
+import { type IncomingMessage, Server, type ServerResponse } from "node:http"
+import { Readable } from "node:stream"
+import { Effect, Either, Exit, Runtime } from "effect"
+import { SearchRequest } from "../domain/Search.ts"
+import { Memory } from "../memory/Memory.ts"
+import { ApiKeys, BEARER_PREFIX } from "./Auth.ts"
+import { Drain } from "./Drain.ts"
+import * as Edge from "./Edge.ts"
+import { EdgeSettings } from "./EdgeSettings.ts"
+import { decodeJsonBody } from "./RequestBody.ts"
+import { searchResponseBody } from "./search/Http.ts"
+import { decideNamespace } from "./TenantNamespace.ts"
+
+/** Answers the request, or hands it (the same, or a replay of its read body) to `next`. */
+export type FastPath = (request: IncomingMessage, response: ServerResponse, next: (request: IncomingMessage) => void) => void
+
+// Headers that change the Effect path's answer or its spans: CORS (Origin) and trace propagation.
+const DEFER_HEADERS = ["origin", "traceparent", "b3", "x-b3-traceid", "transfer-encoding"] as const
+
+/** The request as the Effect app would have read it: the same head, its body from memory. */
+const replay = (source: IncomingMessage, body: Uint8Array): IncomingMessage => {
+  const stream = new Readable({ read() {} })
+  stream.push(body)
+  stream.push(null)
+  return Object.assign(stream, {
+    headers: source.headers,
+    rawHeaders: source.rawHeaders,
+    trailers: source.trailers,
+    rawTrailers: source.rawTrailers,
+    method: source.method,
+    url: source.url,
+    httpVersion: source.httpVersion,
+    httpVersionMajor: source.httpVersionMajor,
+    httpVersionMinor: source.httpVersionMinor,
+    socket: source.socket,
+    connection: source.socket,
+    complete: true,
+    aborted: false
+  }) as unknown as IncomingMessage
+}
+
+export interface FastPathOptions {
+  readonly logRequests?: boolean | undefined
+  /** false turns the path off (the tests compare the two). */
+  readonly enabled?: boolean | undefined
+  /** Called for each request this path answered (the tests count them). */
+  readonly onAnswer?: (() => void) | undefined
+}
+
+export const make = (options: FastPathOptions) =>
+  Effect.gen(function*() {
+    const memory = yield* Memory
+    const settings = yield* EdgeSettings
+    const drain = yield* Drain
+    const keys = yield* ApiKeys
+    const runSync = Runtime.runSyncExit(yield* Effect.runtime<never>())
+    const searchIfCached = memory.searchIfCached
+    const decode = decodeJsonBody(SearchRequest)
+    if (options.enabled === false || options.logRequests || searchIfCached === undefined) return undefined
+
+    /** The body's answer, or undefined when the Effect app must decide. */
+    const answer = (headers: IncomingMessage["headers"], bytes: Uint8Array): string | undefined => {
+      if (drain.draining()) return undefined
+      const tenant = keys.tenantOf((headers.authorization ?? "").slice(BEARER_PREFIX.length))
+      if (tenant === undefined) return undefined
+      const payload = decode(bytes)
+      if (Either.isLeft(payload)) return undefined
+      const namespace = decideNamespace(tenant, payload.right.namespace)
+      if (Either.isLeft(namespace)) return undefined
+      const hit = searchIfCached({ ...payload.right, namespace: namespace.right })
+      if (hit === undefined) return undefined
+      const exit = runSync(hit)
+      return Exit.isSuccess(exit) ? searchResponseBody(exit.value) : undefined
+    }
+
+    const fastPath: FastPath = (request, response, next) => {
+      const { headers } = request
+      if (request.method !== "POST" || request.url !== "/v1/search" || drain.draining()) return next(request)
+      if (DEFER_HEADERS.some((name) => headers[name] !== undefined)) return next(request)
+      if (headers.authorization !== undefined && !headers.authorization.startsWith(BEARER_PREFIX)) return next(request)
+      const length = headers["content-length"]
+      if (length === undefined || !/^\d{1,15}$/.test(length) || Number(length) === 0 || Number(length) > settings.maxBody) {
+        return next(request)
+      }
+      if (Edge.check(request as Edge.EdgeRequest, settings) !== undefined) return next(request)
+      // Node frames the body to Content-Length: these chunks are all of it and no more.
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => void chunks.push(chunk))
+      request.once("end", () => {
+        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+        let body: string | undefined
+        try {
+          body = answer(headers, bytes)
+        } catch {
+          body = undefined
+        }
+        if (body === undefined) return next(replay(request, bytes))
+        // The headers the Effect path sends for this answer (HttpServerResponse.text, no CORS without an Origin).
+        response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
+        response.end(body)
+        options.onAnswer?.()
+      })
+      // A read that fails (the client went away) has no one left to answer.
+      request.once("error", () => request.destroy())
+    }
+    return fastPath
+  })
+
+/** Node's HTTP server with `fastPath` in front of every `request` listener (the Effect app's). */
+export const server = (fastPath: FastPath | undefined): Server => {
+  if (fastPath === undefined) return new Server()
+  const server = new Server()
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: Array<unknown>) => boolean
+  // Node emits every request as `request`: the listeners (the Effect app's) hear only what this hands on.
+  server.emit = ((event: string | symbol, ...args: Array<unknown>) => {
+    if (event !== "request") return emit(event, ...args)
+    const response = args[1] as ServerResponse
+    fastPath(args[0] as IncomingMessage, response, (request) => void emit("request", request, response))
+    return true
+  }) as Server["emit"]
+  return server
+}
