@@ -201,7 +201,7 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
     const indexBytes = Number(hnswBytes[0]?.n ?? 0)
     const autoMB = Math.ceil(SqlSchema.autoBuildMemoryBytes(ctx.data.rows, ctx.data.dims, "vector") / 2 ** 20)
     const serverMwm = yield* Effect.promise(() => Db.rows<{ v: string }>(url, "SELECT current_setting('maintenance_work_mem') AS v"))
-    indexBuilds.push({ how: `agent-memory start-up (MEMORY_INDEX=hnsw, m 16, ef_construction 64; MEMORY_INDEX_BUILD_MEMORY=auto: ${autoMB}MB, the server's own ${serverMwm[0]?.v})`, seconds: build.startMs / 1000, indexBytes })
+    indexBuilds.push({ how: `agent-memory start-up (MEMORY_INDEX=hnsw, ${Stack.HNSW_LABEL}; MEMORY_INDEX_BUILD_MEMORY=auto: ${autoMB}MB, the server's own ${serverMwm[0]?.v})`, seconds: build.startMs / 1000, indexBytes })
     log(`  index build (agent-memory start-up): ${(build.startMs / 1000).toFixed(1)} s, ${(indexBytes / 2 ** 20).toFixed(0)} MB`)
     // The same build with room for the graph in memory (the product does not ask for it; see the report).
     // pgvector builds the graph in memory when it fits: about 4 bytes a dimension plus ~600 bytes of links a row.
@@ -210,7 +210,7 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
       await Db.checkpoint(url)
       const started = performance.now()
       await Db.exec(url, `SET maintenance_work_mem = '${roomyGB}GB'`,
-        `CREATE INDEX bench_hnsw ON ${Db.quoteIdent(copySchema)}.memories USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)`)
+        `CREATE INDEX bench_hnsw ON ${Db.quoteIdent(copySchema)}.memories USING hnsw (embedding vector_cosine_ops) WITH (m = ${Stack.HNSW_M}, ef_construction = ${Stack.HNSW_EF_CONSTRUCTION})`)
       return (performance.now() - started) / 1000
     })
     indexBuilds.push({ how: `CREATE INDEX with maintenance_work_mem = ${roomyGB}GB (same rows and options, the COPY table)`, seconds: roomy, indexBytes })

@@ -8,6 +8,7 @@
 import type { Dataset } from "./dataset.ts"
 import * as Db from "./db.ts"
 import { langchain, type LangchainEmbeddings, type PGVectorStore } from "./langchain/peers.ts"
+import * as Stack from "./stack.ts"
 
 const SLICE = 5_000
 export const TABLE = "langchain_bench"
@@ -19,7 +20,7 @@ export interface LangchainOptions {
   readonly vectors: ReadonlyMap<string, Float32Array>
   readonly rows: number
   readonly concurrency: number
-  /** Create LangChain's HNSW index (`createHnswIndex`, m 16, ef_construction 64) before the load. */
+  /** Create LangChain's HNSW index (`createHnswIndex`, the product's m and ef_construction) before the load. */
   readonly liveIndex: boolean
 }
 
@@ -52,7 +53,7 @@ export const langchainIngest = async (options: LangchainOptions) => {
   await Db.createSchema(options.url, options.schema)
   const store = await open(options)
   try {
-    if (options.liveIndex) await store.createHnswIndex({ dimensions: options.data.dims, m: 16, efConstruction: 64 })
+    if (options.liveIndex) await store.createHnswIndex({ dimensions: options.data.dims, m: Stack.HNSW_M, efConstruction: Stack.HNSW_EF_CONSTRUCTION })
     await Db.checkpoint(options.url)
     let next = 0
     const worker = async () => {

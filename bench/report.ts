@@ -1,6 +1,7 @@
 /** The run's figures as tables (stdout and summary.md share them) and the goals judged against them. */
 import type { Goal, Results } from "./results.ts"
 import { table } from "./stats.ts"
+import * as Stack from "./stack.ts"
 
 export interface Section {
   readonly title: string
@@ -88,7 +89,7 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
         `Table ${mib(ing.tableBytes.table)}, its indexes ${mib(ing.tableBytes.indexes)}.`
     })
     out.push({
-      title: "HNSW index build after the load (m 16, ef_construction 64)",
+      title: `HNSW index build after the load (${Stack.HNSW_LABEL})`,
       headers: ["how", "seconds", "index size"],
       rows: ing.indexBuilds.map((b) => [b.how, b.seconds.toFixed(1), mib(b.indexBytes)])
     })

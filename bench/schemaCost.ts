@@ -57,7 +57,7 @@ const VARIANTS: ReadonlyArray<{ readonly name: string; readonly ddl: ReadonlyArr
       "DROP INDEX memories_expires_at"
     ]
   },
-  { name: "+ live HNSW (m 16, ef_construction 64)", ddl: [], hnsw: true }
+  { name: `+ live HNSW (${Stack.HNSW_LABEL})`, ddl: [], hnsw: true }
 ]
 
 const median = (xs: ReadonlyArray<number>) => {

@@ -49,7 +49,7 @@ export const searchScenario = (ctx: BenchContext, url: string) =>
       figures.push(f)
       log(`  ef ${String(ef).padStart(3)} ${system.padEnd(12)} ${load.clients} client${load.clients > 1 ? "s" : " "}  recall ${recall.toFixed(3)}  ${Math.round(load.queriesPerSecond).toLocaleString("en-US").padStart(6)} q/s  p50 ${load.latency.p50Ms.toFixed(2)} ms  p99 ${load.latency.p99Ms.toFixed(2)} ms`)
     }
-    log(`search: ${data.rows.toLocaleString("en-US")} rows, HNSW m 16 / ef_construction 64, k ${options.k}, ${data.queries} queries, ${options.duration} s per measurement`)
+    log(`search: ${data.rows.toLocaleString("en-US")} rows, HNSW ${Stack.HNSW_LABEL}, k ${options.k}, ${data.queries} queries, ${options.duration} s per measurement`)
     for (const ef of options.ef) {
       // Both sides open at once and measured in alternating rounds, so drift in what else the
       // machine is doing falls on both alike.

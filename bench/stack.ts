@@ -8,7 +8,7 @@ import { Context, Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import * as AgentMemory from "../layers/app.ts"
 import * as TieredCache from "../layers/cache/TieredCache.ts"
 import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
-import { defaultIndex, type VectorIndex } from "../layers/store/sql/SqlStoreConfig.ts"
+import { DEFAULT_EF_CONSTRUCTION, defaultIndex, type VectorIndex } from "../layers/store/sql/SqlStoreConfig.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import * as MemorySettings from "../src/memory/MemorySettings.ts"
 import type { Embedder } from "../src/ports/Embedder.ts"
@@ -17,9 +17,14 @@ import type { CacheName } from "../src/ports/MemoryCache.ts"
 export const NAMESPACE = "bench"
 
 export const hnsw = (efSearch: number = defaultIndex._tag === "hnsw" ? defaultIndex.efSearch : 40): VectorIndex =>
-  defaultIndex._tag === "hnsw" ? { ...defaultIndex, efSearch } : { _tag: "hnsw", m: 16, efConstruction: 64, efSearch }
+  defaultIndex._tag === "hnsw" ? { ...defaultIndex, efSearch } : { _tag: "hnsw", m: 16, efConstruction: DEFAULT_EF_CONSTRUCTION, efSearch }
 
 export const noIndex: VectorIndex = { _tag: "none" }
+
+/** The product's HNSW build options, which every system's index in the benchmark uses too. */
+export const HNSW_M = defaultIndex._tag === "hnsw" ? defaultIndex.m : 16
+export const HNSW_EF_CONSTRUCTION = defaultIndex._tag === "hnsw" ? defaultIndex.efConstruction : DEFAULT_EF_CONSTRUCTION
+export const HNSW_LABEL = `m ${HNSW_M}, ef_construction ${HNSW_EF_CONSTRUCTION}`
 
 export const cachesOff: Readonly<Record<CacheName, number>> = { searches: 0, embeddings: 0, records: 0 }
 

@@ -76,7 +76,7 @@ describe.skipIf(!postgresAvailable)("pgvector ANALYZE after large ingests", () =
         Effect.filterOrFail((row) => row.n_mod_since_analyze >= ROWS, () => "counter not flushed"),
         Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds")))
       )
-      yield* query(url, "CREATE INDEX memories_embedding_hnsw_m16_efc64 ON memories USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)", [], inSchema(schema))
+      yield* query(url, "CREATE INDEX memories_embedding_hnsw_m16_efc128 ON memories USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 128)", [], inSchema(schema))
       // The control: statistics from when the table was empty keep the planner off the index.
       expect(yield* plan(url, schema)).not.toContain("memories_embedding_hnsw")
       expect((yield* lastAnalyze(url, schema)).last_analyze).toBeNull()

@@ -50,7 +50,7 @@ describe.skipIf(!postgresAvailable)("pgvector end to end", () => {
         [schema]
       )
       expect(indexes.map((i) => i.indexdef)).toEqual([
-        expect.stringMatching(/USING hnsw \(embedding vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\)/)
+        expect.stringMatching(/USING hnsw \(embedding vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?128'?\)/)
       ])
       const plan = yield* query<{ "QUERY PLAN": string }>(
         url,
