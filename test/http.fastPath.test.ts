@@ -79,7 +79,7 @@ const comparable = (answer: Answer) => {
   return { status: answer.status, headers, body: answer.body }
 }
 
-const startServer = (fastPath: boolean, onFastAnswer: () => void) =>
+const startServer = (fastPath: boolean, onFastAnswer: () => void, env: ReadonlyArray<[string, string]> = [["MEMORY_API_KEYS_FILE", keysFile]]) =>
   Effect.gen(function*() {
     const port = yield* freePort()
     yield* Layer.build(
@@ -90,7 +90,7 @@ const startServer = (fastPath: boolean, onFastAnswer: () => void) =>
             store: ({ dimensions }) => PgliteStore.layer({ dataDir: "memory://", dimensions })
           })
         ),
-        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["MEMORY_API_KEYS_FILE", keysFile]]))))
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(env))))
       )
     )
     return port
@@ -186,5 +186,26 @@ describe("the search fast path", () => {
       expect(fastStats.searches).toBeGreaterThan(0)
       expect(fastStats.searches).toBe(slowStats.searches)
       expect(fastStats.caches.searches).toEqual(slowStats.caches.searches)
+    }), 60_000)
+
+  it.scopedLive("without an API keys file, a hit with or without an Authorization header is answered alike", () =>
+    Effect.gen(function*() {
+      let fastAnswers = 0
+      const fast = yield* startServer(true, () => void fastAnswers++, [])
+      const slow = yield* startServer(false, () => {}, [])
+      const both = (sent: Sent) =>
+        Effect.gen(function*() {
+          const a = yield* send(fast, sent)
+          const b = yield* send(slow, sent)
+          expect(comparable(a), JSON.stringify(sent)).toEqual(comparable(b))
+          return a
+        })
+      yield* both({ ...json(undefined, { content: "the cat sat on the mat" }), path: "/v1/memories" })
+      for (const key of [undefined, undefined, "anything-at-all", ACME]) {
+        const answer = yield* both(json(key, { query: "cat on a mat", k: 1 }))
+        expect(answer.status).toBe(200)
+      }
+      // The first was the miss; the three after it were hits, answered here.
+      expect(fastAnswers).toBe(3)
     }), 60_000)
 })
