@@ -96,6 +96,15 @@ const startServer = (fastPath: boolean, onFastAnswer: () => void, env: ReadonlyA
     return port
   })
 
+/** Sends the request to both servers, the fast path's first; their answers must be the same. Answers the fast path's. */
+const sameAnswer = (fast: number, slow: number) => (sent: Sent) =>
+  Effect.gen(function*() {
+    const a = yield* send(fast, sent)
+    const b = yield* send(slow, sent)
+    expect(comparable(a), JSON.stringify(sent)).toEqual(comparable(b))
+    return a
+  })
+
 const json = (key: string | undefined, body: unknown, extra: Record<string, string> = {}): Sent => ({
   headers: { "content-type": "application/json", ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...extra },
   body: typeof body === "string" ? body : JSON.stringify(body)
@@ -108,13 +117,7 @@ describe("the search fast path", () => {
       let slowAnswers = 0
       const fast = yield* startServer(true, () => void fastAnswers++)
       const slow = yield* startServer(false, () => void slowAnswers++)
-      const both = (sent: Sent) =>
-        Effect.gen(function*() {
-          const a = yield* send(fast, sent)
-          const b = yield* send(slow, sent)
-          expect(comparable(a), JSON.stringify(sent)).toEqual(comparable(b))
-          return a
-        })
+      const both = sameAnswer(fast, slow)
 
       for (const content of ["the cat sat on the mat", "rates rose again this quarter", "the train leaves at nine"]) {
         const stored = yield* both({ ...json(ACME, { content, namespace: "acme" }), path: "/v1/memories" })
@@ -193,13 +196,7 @@ describe("the search fast path", () => {
       let fastAnswers = 0
       const fast = yield* startServer(true, () => void fastAnswers++, [])
       const slow = yield* startServer(false, () => {}, [])
-      const both = (sent: Sent) =>
-        Effect.gen(function*() {
-          const a = yield* send(fast, sent)
-          const b = yield* send(slow, sent)
-          expect(comparable(a), JSON.stringify(sent)).toEqual(comparable(b))
-          return a
-        })
+      const both = sameAnswer(fast, slow)
       yield* both({ ...json(undefined, { content: "the cat sat on the mat" }), path: "/v1/memories" })
       for (const key of [undefined, undefined, "anything-at-all", ACME]) {
         const answer = yield* both(json(key, { query: "cat on a mat", k: 1 }))

@@ -64,10 +64,10 @@ export const make = (options: FastPathOptions) =>
     const settings = yield* EdgeSettings
     const drain = yield* Drain
     const keys = yield* ApiKeys
-    const runSync = Runtime.runSyncExit(yield* Effect.runtime<never>())
     const searchIfCached = memory.searchIfCached
-    const decode = decodeJsonBody(SearchRequest)
     if (options.enabled === false || options.logRequests || searchIfCached === undefined) return undefined
+    const runSync = Runtime.runSyncExit(yield* Effect.runtime<never>())
+    const decode = decodeJsonBody(SearchRequest)
 
     /** The body's answer, or undefined when the Effect app must decide. */
     const answer = (headers: IncomingMessage["headers"], bytes: Uint8Array): string | undefined => {
