@@ -70,11 +70,11 @@ export const failedStart = (env: Record<string, string>) =>
       child.on("exit", () => clearTimeout(timer))
     }))
 
-export const request = (url: string, init?: { method?: string; body?: unknown }) =>
+export const request = (url: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }) =>
   Effect.promise(async () => {
     const response = await fetch(url, {
       method: init?.method ?? (init?.body === undefined ? "GET" : "POST"),
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...init?.headers },
       ...(init?.body === undefined ? {} : { body: JSON.stringify(init.body) })
     })
     const text = await response.text()
