@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- keyword [--rows N]`: keyword and hybrid search latency
- * beside vector search on real-looking text (the labelled set's generator, run
- * with successive seeds until N records) with the local embedder's vectors, on
- * the server store (DATABASE_URL) and PGlite; and what keeping BM25's term
- * statistics costs at ingest (the same records with the statistics triggers
- * disabled). Caches off; one caller; medians over the set's queries.
+ * `npm run bench -- keyword [--rows N] [--stores pgvector,pglite] [--keep] [--no-stats-cost]`:
+ * keyword and hybrid search latency beside vector search on real-looking text (the labelled
+ * set's generator, run with successive seeds until N distinct records) with the local embedder's
+ * vectors, on the server store (DATABASE_URL) and PGlite, each with the index settings the
+ * product uses with the local embedder (ef_search 700); and what keeping BM25's term
+ * statistics costs at ingest (the same records with the statistics triggers disabled).
+ * Caches off; one caller; medians over the set's queries. `--keep` leaves the pgvector
+ * schema `bench_keyword_<N>` in place and a later run with it searches that data again
+ * instead of storing it (100k records take minutes to store).
  */
 import { loadavg } from "node:os"
 import { Context, Effect, Layer, Redacted, Stream } from "effect"
@@ -13,6 +16,7 @@ import * as TieredCache from "../layers/cache/TieredCache.ts"
 import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
 import * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
 import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
+import { defaultEfSearchFor, defaultIndex, defaultSettings } from "../layers/store/sql/SqlStoreConfig.ts"
 import { SearchRequest, type SearchMode } from "../src/domain/Search.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
@@ -22,16 +26,27 @@ import { summarise, table } from "./stats.ts"
 
 const NAMESPACE = "keyword"
 
+// N distinct texts: the generator repeats about two thirds of its texts across seeds (chat
+// small talk, shared facts), and a repeat would be deduplicated, not stored.
 const texts = (rows: number) => {
   const records: Array<{ content: string; id: string }> = []
+  const seen = new Set<string>()
   const queries: Array<string> = []
   for (let seed = 1; records.length < rows; seed++) {
     const corpus = makeCorpus(seed)
-    for (const r of corpus.records) if (records.length < rows) records.push({ content: r.content, id: `${seed}-${r.id}` })
+    for (const r of corpus.records) {
+      if (records.length < rows && !seen.has(r.content)) {
+        seen.add(r.content)
+        records.push({ content: r.content, id: `${seed}-${r.id}` })
+      }
+    }
     if (queries.length < 300) queries.push(...corpus.queries.map((q) => q.text))
   }
   return { records, queries: queries.slice(0, 300) }
 }
+
+// What the product runs with the local embedder: HNSW at its defaults, ef_search by embedder.
+const settings = { ...defaultSettings, index: { ...defaultIndex, efSearch: defaultEfSearchFor("local") } }
 
 const stack = (store: (dimensions: number) => Layer.Layer<MemoryStore, unknown>) =>
   AgentMemory.layer({
@@ -40,13 +55,26 @@ const stack = (store: (dimensions: number) => Layer.Layer<MemoryStore, unknown>)
     cache: TieredCache.layer({ ...TieredCache.defaultOptions, entries: { searches: 0, embeddings: 0, records: 0 } })
   })
 
-const measure = (name: string, layer: Layer.Layer<Memory, unknown>, data: ReturnType<typeof texts>, log: (line: string) => void, before?: Effect.Effect<void>) =>
+const measure = (
+  name: string,
+  layer: Layer.Layer<Memory, unknown>,
+  data: ReturnType<typeof texts>,
+  log: (line: string) => void,
+  options: { readonly before?: Effect.Effect<void>; readonly stored?: Effect.Effect<boolean>; readonly searches?: boolean } = {}
+) =>
   Effect.scoped(Effect.gen(function*() {
     const memory = Context.get(yield* Layer.build(layer), Memory)
-    if (before) yield* before
-    const started = performance.now()
-    const stored = yield* memory.storeMany(Stream.fromIterable(data.records.map((value, index) => ({ index, value }))), { namespace: NAMESPACE })
-    const ingestRowsPerSecond = stored.stored / ((performance.now() - started) / 1000)
+    if (options.before) yield* options.before
+    let ingestRowsPerSecond = Number.NaN
+    if (options.stored !== undefined && (yield* options.stored)) {
+      log(`  ${name}: searching the ${data.records.length} records kept by an earlier --keep run`)
+    } else {
+      const started = performance.now()
+      const stored = yield* memory.storeMany(Stream.fromIterable(data.records.map((value, index) => ({ index, value }))), { namespace: NAMESPACE })
+      ingestRowsPerSecond = stored.stored / ((performance.now() - started) / 1000)
+      log(`  ${name}: ingest ${Math.round(ingestRowsPerSecond).toLocaleString("en-US")} rows/s`)
+    }
+    if (options.searches === false) return { rows: [], ingestRowsPerSecond }
     const rows: Array<Array<string>> = []
     const p50: Partial<Record<SearchMode, number>> = {}
     for (const mode of ["vector", "keyword", "hybrid"] as const) {
@@ -62,35 +90,54 @@ const measure = (name: string, layer: Layer.Layer<Memory, unknown>, data: Return
       p50[mode] = s.p50Ms
       rows.push([name, mode, s.p50Ms.toFixed(2), s.p95Ms.toFixed(2), (s.p50Ms / (p50.vector ?? s.p50Ms)).toFixed(2)])
     }
-    log(`  ${name}: ingest ${Math.round(ingestRowsPerSecond).toLocaleString("en-US")} rows/s`)
     return { rows, ingestRowsPerSecond }
   }))
+
+const flagValue = (argv: ReadonlyArray<string>, flag: string) => {
+  const at = argv.indexOf(flag)
+  return at >= 0 ? argv[at + 1] : undefined
+}
 
 export const runKeyword = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const log = (line: string) => console.log(line)
-    const at = argv.indexOf("--rows")
-    const rows = at >= 0 ? Number(argv[at + 1]) : 5000
+    const rows = Number(flagValue(argv, "--rows") ?? 5000)
+    const stores = (flagValue(argv, "--stores") ?? "pgvector,pglite").split(",")
+    const keep = argv.includes("--keep")
+    const statsCost = !argv.includes("--no-stats-cost")
     const data = texts(rows)
     const url = process.env["DATABASE_URL"]
-    log(`keyword: ${data.records.length} records, ${data.queries.length} queries, k=10, caches off (load average ${loadavg()[0]!.toFixed(2)})`)
+    log(`keyword: ${data.records.length} records, ${data.queries.length} queries, k=10, caches off, ef_search ${settings.index.efSearch} (load average ${loadavg()[0]!.toFixed(2)})`)
     const table_: Array<Array<string>> = []
-    if (url) {
-      const schema = `bench_keyword_${process.pid}`
+    if (url && stores.includes("pgvector")) {
+      const schema = keep ? `bench_keyword_${rows}` : `bench_keyword_${process.pid}`
       const plain = `${schema}_nostats`
+      const pgvector = (name: string) => stack((dimensions) => PgvectorStore.layer({ url: Redacted.make(url), schema: name, dimensions, settings }))
+      // Kept data counts only when all of it is there (a run stopped midway stores it again).
+      const kept = Effect.promise(() =>
+        Db.rows<{ n: string }>(url, `SELECT count(*) AS n FROM ${Db.quoteIdent(schema)}.memories WHERE namespace = $1`, [NAMESPACE])
+          .then(([r]) => Number(r?.n) === data.records.length, () => false))
       try {
-        const pg = yield* measure("pgvector", stack((dimensions) => PgvectorStore.layer({ url: Redacted.make(url), schema, dimensions })), data, log)
+        const pg = yield* measure("pgvector", pgvector(schema), data, log, keep ? { stored: kept } : {})
         table_.push(...pg.rows)
-        // The same ingest with the statistics triggers off: their cost.
-        const off = yield* measure("pgvector, statistics off", stack((dimensions) => PgvectorStore.layer({ url: Redacted.make(url), schema: plain, dimensions })), data, log,
-          Effect.promise(() => Db.exec(url, `ALTER TABLE ${Db.quoteIdent(plain)}.memories DISABLE TRIGGER USER`)))
-        log(`  statistics cost at ingest: ${Math.round(off.ingestRowsPerSecond)} → ${Math.round(pg.ingestRowsPerSecond)} rows/s (${(pg.ingestRowsPerSecond / off.ingestRowsPerSecond).toFixed(2)}×)`)
+        if (statsCost) {
+          // The same ingest with the statistics triggers off: their cost.
+          const off = yield* measure("pgvector, statistics off", pgvector(plain), data, log, {
+            before: Effect.promise(() => Db.exec(url, `ALTER TABLE ${Db.quoteIdent(plain)}.memories DISABLE TRIGGER USER`)),
+            searches: false
+          })
+          if (!Number.isNaN(pg.ingestRowsPerSecond)) {
+            log(`  statistics cost at ingest: ${Math.round(off.ingestRowsPerSecond)} → ${Math.round(pg.ingestRowsPerSecond)} rows/s (${(pg.ingestRowsPerSecond / off.ingestRowsPerSecond).toFixed(2)}×)`)
+          }
+        }
       } finally {
-        yield* Effect.promise(() => Db.dropSchema(url, schema))
+        if (!keep) yield* Effect.promise(() => Db.dropSchema(url, schema))
         yield* Effect.promise(() => Db.dropSchema(url, plain))
       }
     }
-    const lite = yield* measure("pglite", stack((dimensions) => PgliteStore.layer({ dataDir: "memory://", dimensions })), data, log)
-    table_.push(...lite.rows)
+    if (stores.includes("pglite")) {
+      const lite = yield* measure("pglite", stack((dimensions) => PgliteStore.layer({ dataDir: "memory://", dimensions, settings })), data, log)
+      table_.push(...lite.rows)
+    }
     log(table(["store", "mode", "p50 ms", "p95 ms", "p50 / vector p50"], table_))
   }).pipe(Effect.orDie)

@@ -48,7 +48,7 @@ describe("telemetry of the server process", () => {
       // The miss went through the HTTP stack; the untraced hits were answered before it, as roots.
       const misses = untraced.filter((s) => s.attributes["memory.cache_hit"] === false)
       expect(misses).toHaveLength(1)
-      expect(parentOf(misses[0])?.kind).toBe("server")
+      expect(parentOf(misses[0]!)?.kind).toBe("server")
       const hits = untraced.filter((s) => s !== misses[0])
       expect(hits).toHaveLength(2)
       for (const hit of hits) {
