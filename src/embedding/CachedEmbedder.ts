@@ -4,14 +4,14 @@
  * provider once each (identical texts in one call, or in flight at once, are
  * embedded once) and are cached for next time.
  */
-import { createHash } from "node:crypto"
 import { Effect, Layer } from "effect"
+import { sha256 } from "../lib/sha256.ts"
 import { SingleFlight } from "../lib/SingleFlight.ts"
 import { Embedder, type EmbedderService } from "../ports/Embedder.ts"
 import { MemoryCache, type MemoryCacheService } from "../ports/MemoryCache.ts"
 
 export const make = (inner: EmbedderService, cache: MemoryCacheService): EmbedderService => {
-  const keyOf = (text: string) => `${inner.model}:${inner.dimensions}:${createHash("sha256").update(text).digest("base64url")}`
+  const keyOf = (text: string) => `${inner.model}:${inner.dimensions}:${sha256(text, "base64url")}`
   const flights = new SingleFlight()
 
   const embed: EmbedderService["embed"] = (text) =>

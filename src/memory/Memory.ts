@@ -23,6 +23,7 @@ import {
 } from "../domain/Memory.ts"
 import { SearchHit, SearchRequest, SearchResponse } from "../domain/Search.ts"
 import { type AddMessageRequest, History, Message, type MessageRole } from "../domain/Session.ts"
+import { trusted } from "../domain/trusted.ts"
 import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type ScoredRecord } from "../ports/MemoryStore.ts"
@@ -59,8 +60,9 @@ export const VECTOR_FLOOR = 1e-6
 
 const live = (expiresAt: Date | null, now: number) => expiresAt === null || expiresAt.getTime() > now
 
-const toHit = ({ record: r, score }: ScoredRecord) =>
-  new SearchHit({
+// Built for every hit of every computed search: `trusted` skips the Schema constructor's pass.
+const toHit = ({ record: r, score }: ScoredRecord): SearchHit =>
+  trusted(SearchHit, {
     id: r.id,
     namespace: r.namespace,
     content: r.content,
@@ -70,8 +72,9 @@ const toHit = ({ record: r, score }: ScoredRecord) =>
     metadata: r.metadata,
     sessionId: r.sessionId,
     createdAt: r.createdAt,
-    expiresAt: r.expiresAt
-  }, true)
+    expiresAt: r.expiresAt,
+    occurredAt: r.occurredAt
+  })
 
 const toMessage = (r: MemoryRecord) =>
   new Message({

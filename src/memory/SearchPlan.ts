@@ -5,11 +5,11 @@
  * without changing its key: a new SearchRequest field does not compile until
  * `planSearch` takes it into the plan (or says why it cannot change the answer).
  */
-import * as crypto from "node:crypto"
 import { filterTree, type MetadataFilter } from "../domain/Filter.ts"
 import { DEFAULT_NAMESPACE, type MemoryKind } from "../domain/Memory.ts"
 import { DEFAULT_K, type SearchMode, type SearchRequest } from "../domain/Search.ts"
 import { DEFAULT_RECENCY_WEIGHT } from "../domain/TimeRange.ts"
+import { sha256 } from "../lib/sha256.ts"
 import type { RecordSelector } from "../ports/MemoryStore.ts"
 
 /** Bumped when the meaning of a plan changes (fusion depth, scoring): old shared L2 entries stop matching. */
@@ -116,11 +116,6 @@ export const canonicalJson = (value: unknown): string | undefined => {
   return out + "}"
 }
 
-/** One-shot hashing (Node ≥ 20.12) is about 3× cheaper than createHash for a short key; same digest. */
-const sha256 = typeof crypto.hash === "function"
-  ? (text: string) => crypto.hash("sha256", text, "base64url")
-  : (text: string) => crypto.createHash("sha256").update(text).digest("base64url")
-
 /** The cache key: a hash of the whole plan, every field of it (keys in order), so a field added to the plan is in the key. */
 export const searchKey = (plan: SearchPlan): string =>
-  sha256(`[${PLAN_VERSION},${canonicalJson(plan)}]`)
+  sha256(`[${PLAN_VERSION},${canonicalJson(plan)}]`, "base64url")

@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import { DimensionMismatch, DuplicateContent, IdConflict, StoreUnavailable } from "../../../src/domain/errors.ts"
 import { dedupScope } from "../../../src/domain/DedupScope.ts"
 import { MemoryRecord, type MemoryKind } from "../../../src/domain/Memory.ts"
+import { trusted } from "../../../src/domain/trusted.ts"
 import type {
   InsertOutcome,
   KvEntry,
@@ -117,9 +118,9 @@ export const make = (options: SqlStoreOptions) =>
         ? sql`${options.encodeVector(vector)}::vector::halfvec`
         : sql`${options.encodeVector(vector)}::vector`
 
-    // Trusted rows from our own table: skip re-validation on the hot path.
+    // Trusted rows from our own table: no re-validation, no constructor pass (one per search row).
     const toRecord = (row: Row): MemoryRecord =>
-      new MemoryRecord({
+      trusted(MemoryRecord, {
         id: row.id,
         namespace: row.namespace,
         kind: row.kind,
@@ -134,7 +135,7 @@ export const make = (options: SqlStoreOptions) =>
         occurredAt: row.occurred_at,
         embeddingModel: row.embedding_model,
         embeddingDimensions: dimensions
-      }, true)
+      })
 
     const checkWidth = (vector: Float32Array, where: string) =>
       vector.length === dimensions ? Effect.void : Effect.fail(DimensionMismatch.of(dimensions, vector.length, where))
