@@ -15,6 +15,7 @@ import { SqlError } from "@effect/sql"
 import { Duration, Effect, Metric, Redacted, Schedule } from "effect"
 import Pg from "pg"
 import * as Metrics from "../../../src/observability/Metrics.ts"
+import { PreparingClient } from "./PreparingClient.ts"
 
 export interface PoolSettings {
   readonly max: number
@@ -22,6 +23,11 @@ export interface PoolSettings {
   readonly idleTimeout: Duration.Duration
   readonly connectTimeout: Duration.Duration
   readonly maxLifetime: Duration.Duration
+  /**
+   * Send the statements marked PREPARED (the plain vector search) as named prepared statements
+   * (default true). Off for a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  readonly preparedStatements?: boolean | undefined
 }
 
 export const defaultPoolSettings: PoolSettings = {
@@ -201,7 +207,8 @@ const open = <P extends Pg.Pool>(options: PgPoolOptions, create: (config: Pg.Poo
           connectionTimeoutMillis: Duration.toMillis(options.pool.connectTimeout),
           maxLifetimeSeconds: Math.max(1, Math.round(Duration.toSeconds(options.pool.maxLifetime))),
           application_name: options.applicationName ?? "agent-memory",
-          options: startupOptions(options.sessionSettings)
+          options: startupOptions(options.sessionSettings),
+          ...(options.pool.preparedStatements === false ? {} : { Client: PreparingClient })
         }
         const pool = create(config)
         // An idle client's error (server restart) must not crash the process; the pool replaces it.

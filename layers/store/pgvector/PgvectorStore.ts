@@ -201,7 +201,8 @@ export const poolConfig: Config.Config<PgPool.PoolSettings> = Config.all({
   ),
   idleTimeout: duration("MEMORY_POOL_IDLE_TIMEOUT", PgPool.defaultPoolSettings.idleTimeout),
   connectTimeout: duration("MEMORY_POOL_CONNECT_TIMEOUT", PgPool.defaultPoolSettings.connectTimeout),
-  maxLifetime: duration("MEMORY_POOL_MAX_LIFETIME", PgPool.defaultPoolSettings.maxLifetime)
+  maxLifetime: duration("MEMORY_POOL_MAX_LIFETIME", PgPool.defaultPoolSettings.maxLifetime),
+  preparedStatements: Config.boolean("MEMORY_PG_PREPARED_STATEMENTS").pipe(Config.withDefault(true))
 })
 
 /** DATABASE_REPLICA_URLS: comma-separated; each URL stays Redacted. */

@@ -20,6 +20,7 @@ import type {
 import * as Bm25 from "../Bm25.ts"
 import { compileFilter } from "./filterSql.ts"
 import { DEDUP_SCOPE, RECORD_TIME, TEXT_SEARCH_CONFIG } from "./migrations.ts"
+import { PREPARED } from "./prepared.ts"
 import { textArrayLiteral } from "./pgText.ts"
 import type { VectorType } from "./SqlStoreConfig.ts"
 
@@ -312,15 +313,17 @@ export const make = (options: SqlStoreOptions) =>
       return hits.sort((a, b) => b.score - a.score)
     }
 
+    const prepared = sql.literal(PREPARED)
     const search: MemoryStoreService["search"] = (query) =>
       Effect.gen(function*() {
         yield* checkWidth(query.embedding, "search")
         const distance = sql`embedding <=> ${vectorParam(query.embedding)}`
-        const rows = yield* sql<Row & { readonly score: number }>`
-          SELECT ${columns}, 1 - (${distance}) AS score FROM memories WHERE ${where(query)}
-          ORDER BY ${distance} LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
         const filtered = query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined ||
           query.since !== undefined || query.until !== undefined
+        // The plain search has one text (k and the vector are parameters): prepared once per connection.
+        const rows = yield* sql<Row & { readonly score: number }>`${filtered ? sql.literal("") : prepared}SELECT ${columns},
+          1 - (${distance}) AS score FROM memories WHERE ${where(query)}
+          ORDER BY ${distance} LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
         if (rows.length >= query.k || !filtered) return scored(rows, query.minScore)
         // A selective filter can exhaust the index scan before k rows pass it: an exact scan of
         // the filtered rows (the `+ 0` keeps the planner off the vector index) finds them all.
