@@ -5,7 +5,8 @@
  * each (the database's time is the same for both, so the CPU difference is our overhead).
  *
  *   DATABASE_URL=… node --import tsx bench/searchProfile.ts [--rows 20000] [--seconds 4] [--rounds 3] [--clients 1,4]
- *   … --layers        raw pg, @effect/sql-pg, MemoryStore.search, Memory.search, one after the other
+ *   … --layers        raw pg (unnamed, then named), @effect/sql-pg, MemoryStore.search (named: the
+ *                     store prepares its plain search), Memory.search, one after the other
  *                     (with --only NAME, that one alone)
  *   … --only memory   with `node --cpu-prof --cpu-prof-dir DIR` for a profile of our side alone
  *
@@ -80,7 +81,8 @@ const program = Effect.gen(function*() {
   const embedderService = Context.get(context, Embedder)
   const pool = yield* Effect.acquireRelease(Effect.sync(() => RawSql.openPool(url, schema, ef)), (p) => Effect.promise(() => p.end()))
   // The same statement through @effect/sql-pg over a pool like raw SQL's: the SQL client's share.
-  const effectSql = yield* PgClient.fromPool({ acquire: Effect.succeed(RawSql.openPool(url, schema, ef)) }).pipe(
+  const sqlPool = yield* Effect.acquireRelease(Effect.sync(() => RawSql.openPool(url, schema, ef)), (p) => Effect.promise(() => p.end()))
+  const effectSql = yield* PgClient.fromPool({ acquire: Effect.succeed(sqlPool) }).pipe(
     Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
   const requests = data.queryTexts.map((query) => new SearchRequest({ query, namespace: Stack.NAMESPACE, k: 10 }))
   const viaMemory = (q: number) => memory.search(requests[q]!)
@@ -89,6 +91,8 @@ const program = Effect.gen(function*() {
     const encoded = Array.from({ length: data.queries }, (_, q) => vectorBinary(data.queryVector(q)))
     const ways: Array<[string, (q: number) => Effect.Effect<unknown, unknown>]> = [
       ["raw pg", (q) => Effect.promise(() => RawSql.search(pool, Stack.NAMESPACE, data.queryVector(q), 10))],
+      // The same statement named: what a prepared statement saves the server (the store sends it so).
+      ["raw pg, named", (q) => Effect.promise(() => pool.query({ name: "bench_search", text: RawSql.SEARCH_SQL, values: [encoded[q], Stack.NAMESPACE, encoded[q], 10] }))],
       ["@effect/sql", (q) => effectSql.unsafe(RawSql.SEARCH_SQL, [encoded[q], Stack.NAMESPACE, encoded[q], 10])],
       ["MemoryStore", (q) => store.search({ namespace: Stack.NAMESPACE, k: 10, embedding: data.queryVector(q), minScore: 0 })],
       ["Memory.search", viaMemory],

@@ -207,8 +207,13 @@ const open = <P extends Pg.Pool>(options: PgPoolOptions, create: (config: Pg.Poo
           connectionTimeoutMillis: Duration.toMillis(options.pool.connectTimeout),
           maxLifetimeSeconds: Math.max(1, Math.round(Duration.toSeconds(options.pool.maxLifetime))),
           application_name: options.applicationName ?? "agent-memory",
-          options: startupOptions(options.sessionSettings),
-          ...(options.pool.preparedStatements === false ? {} : { Client: PreparingClient })
+          ...(options.pool.preparedStatements === false
+            ? { options: startupOptions(options.sessionSettings) }
+            : {
+              // Named statements, planned per call still: a generic plan would ignore the namespace asked.
+              options: startupOptions({ plan_cache_mode: "force_custom_plan", ...options.sessionSettings }),
+              Client: PreparingClient
+            })
         }
         const pool = create(config)
         // An idle client's error (server restart) must not crash the process; the pool replaces it.
