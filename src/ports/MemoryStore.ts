@@ -78,6 +78,12 @@ export interface MemoryStoreService {
   /** The width of the vectors this store holds. */
   readonly dimensions: number
   /**
+   * Rows one insert may take when batch ingestion coalesces embedded batches into
+   * fewer, larger transactions; unset = one insert per embedding batch. Set only by
+   * stores whose other writers do not wait behind a long transaction (not PGlite's one session).
+   */
+  readonly writeBatchRows?: number | undefined
+  /**
    * Writes records atomically: all or none. A record whose (namespace, kind,
    * content hash) is already stored (kind ≠ message) is not written again; its
    * outcome names the existing record. Returns once the write is durable.

@@ -96,6 +96,9 @@ const reading = (
   }
 }
 
+/** Rows one batch-ingest insert takes when embedded batches are coalesced (see MemoryStoreService.writeBatchRows). */
+const WRITE_BATCH_ROWS = 1000
+
 export const make = (options: PgvectorStoreOptions) =>
   Effect.gen(function*() {
     const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
@@ -188,7 +191,8 @@ export const make = (options: PgvectorStoreOptions) =>
     // Statistics on the primary (replicas receive them by replication): first whatever loaded before start-up, then this process's writes.
     const changed: AutoAnalyze.WriteCount = { count: 0 }
     yield* AutoAnalyze.keep(primary.client, changed, options.analyzeInterval ?? "5 seconds", AutoAnalyze.analyzeIfServerCountsGrown(primary.client))
-    return AutoAnalyze.counting(router.store, changed)
+    // A pool of sessions: a large ingest transaction holds one while single writes take others.
+    return { ...AutoAnalyze.counting(router.store, changed), writeBatchRows: WRITE_BATCH_ROWS }
   })
 
 export const layer = (options: PgvectorStoreOptions) => Layer.scoped(MemoryStore, make(options))
