@@ -6,7 +6,7 @@
  */
 import { createReadStream } from "node:fs"
 import { readdir, readFile, stat } from "node:fs/promises"
-import { createHash } from "node:crypto"
+import { sha256 } from "../lib/sha256.ts"
 import { basename, extname, join, relative, resolve, sep } from "node:path"
 import { Effect, Stream } from "effect"
 import { InvalidInput } from "../domain/errors.ts"
@@ -72,7 +72,7 @@ const MAX_DOCUMENT_ID = 110
 export const documentId = (name: string): string => {
   if (ID.test(name) && name.length <= MAX_DOCUMENT_ID) return name
   const readable = name.replace(/[^A-Za-z0-9_.:@/-]/g, "_").replace(/^[^A-Za-z0-9]+/, "").slice(0, 80)
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 20)
+  const hash = sha256(name, "hex").slice(0, 20)
   return readable.length > 0 ? `${readable}@${hash}` : hash
 }
 

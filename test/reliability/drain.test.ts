@@ -8,18 +8,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule } from "effect"
-import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
+import { makeFakeOpenAi, serverEnvOver } from "../support/FakeOpenAi.ts"
 import { type Answer, send, type ServerProcess, spawnServer } from "./serverProcess.ts"
 
 const slowServer = (latencyMs: number, grace: string) =>
   Effect.gen(function*() {
     const fake = yield* makeFakeOpenAi({ latencyMs })
     const server = yield* spawnServer({
-      MEMORY_STORE: "memory",
-      MEMORY_EMBEDDER: "openai",
-      OPENAI_BASE_URL: fake.baseUrl,
-      MEMORY_EMBEDDING_MODEL: "text-embedding-3-small",
-      MEMORY_DIMENSIONS: "8",
+      ...serverEnvOver(fake),
       MEMORY_EMBEDDING_TIMEOUT: "30 seconds",
       MEMORY_EMBEDDING_DEADLINE: "30 seconds",
       MEMORY_SHUTDOWN_GRACE: grace

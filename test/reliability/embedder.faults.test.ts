@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type Fault, makeFakeOpenAi } from "../support/FakeOpenAi.ts"
+import { type Fault, makeFakeOpenAi, serverEnvOver } from "../support/FakeOpenAi.ts"
 import { send, spawnServer } from "./serverProcess.ts"
 
 describe("embedder faults over HTTP", () => {
@@ -14,11 +14,7 @@ describe("embedder faults over HTTP", () => {
     Effect.gen(function*() {
       const fake = yield* makeFakeOpenAi()
       const server = yield* spawnServer({
-        MEMORY_STORE: "memory",
-        MEMORY_EMBEDDER: "openai",
-        OPENAI_BASE_URL: fake.baseUrl,
-        MEMORY_EMBEDDING_MODEL: "text-embedding-3-small",
-        MEMORY_DIMENSIONS: "8",
+        ...serverEnvOver(fake),
         MEMORY_EMBEDDING_TIMEOUT: "500 millis",
         MEMORY_EMBEDDING_DEADLINE: "3 seconds",
         MEMORY_EMBEDDING_RETRIES: "3"

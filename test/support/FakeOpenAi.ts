@@ -522,3 +522,12 @@ export const makeFakeOpenAi = (options: FakeOpenAiOptions = {}): Effect.Effect<F
     })
   )
 }
+
+/** A server process's environment for the memory store embedding through `fake` (8-wide vectors). */
+export const serverEnvOver = (fake: Pick<FakeOpenAi, "baseUrl">): Record<string, string> => ({
+  MEMORY_STORE: "memory",
+  MEMORY_EMBEDDER: "openai",
+  OPENAI_BASE_URL: fake.baseUrl,
+  MEMORY_EMBEDDING_MODEL: "text-embedding-3-small",
+  MEMORY_DIMENSIONS: "8"
+})
