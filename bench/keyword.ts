@@ -21,6 +21,7 @@ import { SearchRequest, type SearchMode } from "../src/domain/Search.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
 import * as Db from "./db.ts"
+import { flagValue } from "./flags.ts"
 import { makeCorpus } from "./quality/corpus.ts"
 import { summarise, table } from "./stats.ts"
 
@@ -93,16 +94,11 @@ const measure = (
     return { rows, ingestRowsPerSecond }
   }))
 
-const flagValue = (argv: ReadonlyArray<string>, flag: string) => {
-  const at = argv.indexOf(flag)
-  return at >= 0 ? argv[at + 1] : undefined
-}
-
 export const runKeyword = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const log = (line: string) => console.log(line)
-    const rows = Number(flagValue(argv, "--rows") ?? 5000)
-    const stores = (flagValue(argv, "--stores") ?? "pgvector,pglite").split(",")
+    const rows = Number(flagValue(argv, "rows") ?? 5000)
+    const stores = (flagValue(argv, "stores") ?? "pgvector,pglite").split(",")
     const keep = argv.includes("--keep")
     const statsCost = !argv.includes("--no-stats-cost")
     const data = texts(rows)

@@ -22,20 +22,18 @@ import { SearchRequest } from "../src/domain/Search.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import * as Dataset from "./dataset.ts"
 import * as Db from "./db.ts"
+import { flagValue } from "./flags.ts"
 import { closedLoop, closedLoopAsync, type LoadResult } from "./load.ts"
 import * as PrecomputedEmbedder from "./PrecomputedEmbedder.ts"
 import * as RawSql from "./rawSql.ts"
 import * as Stack from "./stack.ts"
 
-const flag = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(name)
-  return at >= 0 ? process.argv[at + 1]! : fallback
-}
-const rows = Number(flag("--rows", "20000"))
-const seconds = Number(flag("--seconds", "4"))
-const rounds = Number(flag("--rounds", "3"))
-const clientCounts = flag("--clients", "1,4").split(",").map(Number)
-const only = flag("--only", "both")
+const flag = (name: string, fallback: string) => flagValue(process.argv, name) ?? fallback
+const rows = Number(flag("rows", "20000"))
+const seconds = Number(flag("seconds", "4"))
+const rounds = Number(flag("rounds", "3"))
+const clientCounts = flag("clients", "1,4").split(",").map(Number)
+const only = flag("only", "both")
 const url = process.env["DATABASE_URL"]
 if (!url) throw new Error("DATABASE_URL is not set")
 const schema = `bench_searchprof_${rows}`

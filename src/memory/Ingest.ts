@@ -103,7 +103,6 @@ export const makeIngest = (deps: {
         ))
     }).pipe(Effect.withSpan("Memory.ingestBatch", { attributes: { "memory.batch_size": records.length } }))
 
-
   /** One write of the embedded batches given (one or several), with every item's outcome and the batch metrics. */
   const writeBatches = (batches: ReadonlyArray<Embedded>) => {
     const outcomes: Array<Outcome> = []
