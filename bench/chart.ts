@@ -82,7 +82,7 @@ const panel = (p: Panel, top: number, x: number, width: number): string => {
   return out.join("\n")
 }
 
-const COLORS = { am: "#2b6cb0", am2: "#63b3ed", other: "#dd6b20", ceiling: "#718096", ceiling2: "#a0aec0" }
+const COLORS = { am: "#2b6cb0", am2: "#63b3ed", other: "#dd6b20", other2: "#f6ad55", ceiling: "#718096", ceiling2: "#a0aec0" }
 
 /** Panels in rows: a row holds one full-width panel or two half-width ones. */
 type Row = ReadonlyArray<Panel>
@@ -92,11 +92,16 @@ export const svg = (r: Results): string => {
   if (r.ingest) {
     const best = (phase: string, system: string) =>
       r.ingest!.figures.filter((f) => f.phase === phase && f.system === system).reduce<number | undefined>((b, f) => Math.max(b ?? 0, f.rowsPerSecond), undefined)
-    const series = [{ name: "agent-memory", color: COLORS.am }, { name: "LangChain.js", color: COLORS.other }, { name: "binary COPY (ceiling)", color: COLORS.ceiling }]
+    const series = [
+      { name: "agent-memory", color: COLORS.am },
+      { name: "over HTTP", color: COLORS.am2 },
+      { name: "LangChain.js", color: COLORS.other },
+      { name: "binary COPY (ceiling)", color: COLORS.ceiling }
+    ]
     const ingestPanel = (phase: string, title: string): Panel => ({
       title,
       series,
-      groups: [{ label: "rows/s", sublabel: "best run of each", values: [best(phase, "agent-memory"), best(phase, "langchain"), best(phase, "copy")] }]
+      groups: [{ label: "rows/s", sublabel: "best run of each", values: [best(phase, "agent-memory"), best(phase, "agent-memory-http"), best(phase, "langchain"), best(phase, "copy")] }]
     })
     const row = [ingestPanel("no-index", `Ingest ${r.dataset.rows.toLocaleString("en-US")} rows, no vector index`)]
     if (r.ingest.figures.some((f) => f.phase === "live-index")) row.push(ingestPanel("live-index", "Ingest into a live HNSW index"))
@@ -113,6 +118,10 @@ export const svg = (r: Results): string => {
       pick.push({ system: "agent-memory", clients: c })
       series.push({ name: `raw SQL, ${c} client${c > 1 ? "s" : ""}`, color: c === clients[0] ? COLORS.ceiling : COLORS.ceiling2 })
       pick.push({ system: "raw-sql", clients: c })
+      if (s.figures.some((f) => f.system === "langchain")) {
+        series.push({ name: `LangChain.js, ${c} client${c > 1 ? "s" : ""}`, color: c === clients[0] ? COLORS.other : COLORS.other2 })
+        pick.push({ system: "langchain", clients: c })
+      }
     }
     rows.push([{
       title: `Search: queries/s by ef_search, recall@${r.options.k} below (caches off)`,

@@ -6,7 +6,7 @@
  * embedding caches off). The server answers the benchmark's queries with the
  * precomputed embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
  */
-import { execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,7 +16,7 @@ import * as BenchEmbedderPlugin from "./BenchEmbedderPlugin.ts"
 import type { BenchContext } from "./context.ts"
 import { searchSchema } from "./ingest.ts"
 import { autocannonEntry } from "./langchain/peers.ts"
-import { freePort, stop, waitReady } from "./serverProcess.ts"
+import { withServer } from "./serverProcess.ts"
 import * as Stack from "./stack.ts"
 import type { Summary } from "./stats.ts"
 
@@ -53,46 +53,25 @@ const loadgen = (dir: string, config: { readonly url: string; readonly connectio
     })
   })
 
-/** Starts the server over the search schema with the given cache sizes; runs `use`; stops it. */
-const withServer = async <A>(
+/** The server over the search schema with the given cache sizes, around `use`. */
+const withSearchServer = <A>(
   ctx: BenchContext,
   url: string,
   dir: string,
   caches: { readonly query: number; readonly embedding: number },
   use: (base: string) => Promise<A>
-) => {
-  const port = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "layers/main.ts"], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      HOME: process.env["HOME"] ?? "",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      MEMORY_STORE: "pgvector",
-      DATABASE_URL: url,
-      MEMORY_PG_SCHEMA: searchSchema(ctx),
-      MEMORY_PLUGINS: "./bench/BenchEmbedderPlugin.ts",
-      MEMORY_EMBEDDER: "bench-precomputed",
-      BENCH_VECTORS: join(dir, "vectors.json"),
-      MEMORY_HNSW_EF_SEARCH: String(ctx.options.defaultEf),
-      MEMORY_CACHE_QUERY_SIZE: String(caches.query),
-      MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding)
-    }
-  })
-  let stderr = ""
-  child.stderr?.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
-  const base = `http://127.0.0.1:${port}`
-  try {
-    await waitReady(base, child, 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${stderr}`)
-    })
-    return await use(base)
-  } finally {
-    await stop(child)
-  }
-}
+) =>
+  withServer({
+    MEMORY_STORE: "pgvector",
+    DATABASE_URL: url,
+    MEMORY_PG_SCHEMA: searchSchema(ctx),
+    MEMORY_PLUGINS: "./bench/BenchEmbedderPlugin.ts",
+    MEMORY_EMBEDDER: "bench-precomputed",
+    BENCH_VECTORS: join(dir, "vectors.json"),
+    MEMORY_HNSW_EF_SEARCH: String(ctx.options.defaultEf),
+    MEMORY_CACHE_QUERY_SIZE: String(caches.query),
+    MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding)
+  }, use)
 
 export const httpScenario = (ctx: BenchContext, url: string) =>
   Effect.promise(async () => {
@@ -121,11 +100,11 @@ export const httpScenario = (ctx: BenchContext, url: string) =>
       log(`http: POST /v1/search on loopback, the server process (src/main.ts) vs autocannon (${options.httpConnections} connections, ${options.httpDuration} s)`)
       // Hits: a working set of queries, each asked once before the measurement.
       const hot = bodies.slice(0, Math.min(100, bodies.length))
-      await withServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+      await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
         for (const body of hot) await fetch(`${base}/v1/search`, { method: "POST", headers: { "content-type": "application/json" }, body })
         await run("cache-hit", base, hot)
       })
-      await withServer(ctx, url, dir, { query: 0, embedding: 0 }, (base) => run("cache-miss", base, bodies))
+      await withSearchServer(ctx, url, dir, { query: 0, embedding: 0 }, (base) => run("cache-miss", base, bodies))
       return figures
     } finally {
       rmSync(dir, { recursive: true, force: true })

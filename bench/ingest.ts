@@ -1,15 +1,18 @@
 /**
  * Ingest, side by side: the same precomputed vectors and texts through
- * agent-memory's batch path (Memory.storeMany), through LangChain.js
- * PGVectorStore, and by a raw binary COPY into agent-memory's own table (the
- * ceiling). Twice: into tables without their vector index (then built, as the
- * product builds it at start-up), and into tables whose HNSW index exists.
+ * agent-memory's batch path (Memory.storeMany), through the server process
+ * over HTTP (NDJSON to POST /v1/memories/batch; httpIngest.ts), through
+ * LangChain.js PGVectorStore, and by a raw binary COPY into agent-memory's own
+ * table (the ceiling). Twice: into tables without their vector index (then
+ * built, as the product builds it at start-up), and into tables whose HNSW
+ * index exists (HTTP only in the first pass).
  */
 import { Effect, Stream } from "effect"
 import type { IngestItem } from "../src/memory/Ingest.ts"
 import type { BenchContext } from "./context.ts"
 import { copyIngest } from "./copyIngest.ts"
 import * as Db from "./db.ts"
+import * as HttpIngest from "./httpIngest.ts"
 import { langchainIngest } from "./langchainIngest.ts"
 import * as PrecomputedEmbedder from "./PrecomputedEmbedder.ts"
 import * as Stack from "./stack.ts"
@@ -21,7 +24,8 @@ export type Phase = "no-index" | "live-index"
 
 export interface IngestFigure {
   readonly phase: Phase
-  readonly system: "agent-memory" | "langchain" | "copy"
+  /** agent-memory-http: agent-memory through its server process, NDJSON over HTTP. */
+  readonly system: "agent-memory" | "agent-memory-http" | "langchain" | "copy"
   /** How it was driven, e.g. "batch 500 × 2 in flight", "4 concurrent callers", "2 streams". */
   readonly detail: string
   readonly rows: number
@@ -50,6 +54,8 @@ export interface IngestResult {
     readonly vsLangchain: number | undefined
     readonly vsCopy: { readonly noIndex: number | undefined; readonly liveIndex: number | undefined }
   } | undefined
+  /** The server over HTTP (NDJSON, default batch settings, no index) over in process at the defaults, and over the best COPY. */
+  readonly overHttp?: { readonly vsInProcess: number | undefined; readonly vsCopy: number | undefined } | undefined
   readonly tableBytes: { readonly table: number; readonly indexes: number }
 }
 
@@ -130,6 +136,9 @@ const viaLangchain = (ctx: BenchContext, url: string, schema: string, phase: Pha
     return figure(phase, "langchain", concurrency === 1 ? "1 caller" : `${concurrency} concurrent callers`, rows, seconds)
   })
 
+const viaHttp = (http: HttpIngest.HttpIngest, schema: string) =>
+  Effect.map(http.load(schema), ({ rows, seconds }) => figure("no-index", "agent-memory-http", HttpIngest.DETAIL, rows, seconds))
+
 const median = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
@@ -168,21 +177,27 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
     let round = 0
     const record = (f: IngestFigure) => {
       if (round > 0) runs.push(f)
-      log(`  ${round === 0 ? "warm-up" : `round ${round}`} ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
+      log(`  ${round === 0 ? "warm-up" : `round ${round}`} ${f.phase.padEnd(10)} ${f.system.padEnd(17)} ${f.detail.padEnd(34)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
     }
     const summarise = (phase: Phase) => {
       for (const f of medians(runs).filter((f) => f.phase === phase)) {
-        log(`  median  ${f.phase.padEnd(10)} ${f.system.padEnd(12)} ${f.detail.padEnd(28)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (rounds ${f.rounds!.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})`)
+        log(`  median  ${f.phase.padEnd(10)} ${f.system.padEnd(17)} ${f.detail.padEnd(34)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (rounds ${f.rounds!.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})`)
       }
     }
     const am = searchSchema(ctx)
     const copySchema = `${ctx.prefix}copy`
     const lcSchema = `${ctx.prefix}lc`
+    const httpSchema = `${ctx.prefix}http`
+    const http = options.httpIngest ? yield* HttpIngest.make(ctx, url) : undefined
 
     log(`ingest: ${ctx.data.rows.toLocaleString("en-US")} rows × ${ctx.data.dims} dims, tables without their vector index`)
     for (round = 0; round <= options.ingestRounds; round++) {
       // The last batch setting's table stays: the search scenarios read it.
       for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
+      if (http) {
+        record(yield* viaHttp(http, httpSchema))
+        yield* Effect.promise(() => Db.dropSchema(url, httpSchema))
+      }
       if (options.langchain) {
         for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))
         yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
@@ -259,8 +274,12 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
           liveIndex: ratio(atDefaults("live-index"), best(figures, "live-index", "copy"))
         }
       },
+      overHttp: http === undefined ? undefined : {
+        vsInProcess: ratio(best(figures, "no-index", "agent-memory-http"), atDefaults("no-index")),
+        vsCopy: ratio(best(figures, "no-index", "agent-memory-http"), best(figures, "no-index", "copy"))
+      },
       tableBytes: amBytes
     }
     return result
-  })
+  }).pipe(Effect.scoped)
 

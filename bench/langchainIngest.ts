@@ -24,8 +24,14 @@ export interface LangchainOptions {
   readonly liveIndex: boolean
 }
 
-/** Opens a PGVectorStore over a fresh schema. */
-export const open = async (options: Pick<LangchainOptions, "url" | "schema" | "data" | "vectors">): Promise<PGVectorStore> => {
+/** Its pg pool: 10 connections unless asked, and session settings (`-c name=value …`) if any. */
+export interface PoolOptions {
+  readonly max?: number | undefined
+  readonly options?: string | undefined
+}
+
+/** Opens a PGVectorStore over a schema (its table made when missing). */
+export const open = async (options: Pick<LangchainOptions, "url" | "schema" | "data" | "vectors">, pool: PoolOptions = {}): Promise<PGVectorStore> => {
   const lc = await langchain()
   const lookup = (text: string) => {
     const v = options.vectors.get(text)
@@ -37,7 +43,11 @@ export const open = async (options: Pick<LangchainOptions, "url" | "schema" | "d
     embedQuery: async (text) => lookup(text)
   }
   return lc.PGVectorStore.initialize(embeddings, {
-    postgresConnectionOptions: { connectionString: options.url, max: 10 },
+    postgresConnectionOptions: {
+      connectionString: options.url,
+      max: pool.max ?? 10,
+      ...(pool.options === undefined ? {} : { options: pool.options })
+    },
     schemaName: options.schema,
     tableName: TABLE,
     dimensions: options.data.dims,

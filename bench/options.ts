@@ -26,7 +26,10 @@ export interface BenchOptions {
   readonly batchConcurrency: number
   readonly copyStreams: ReadonlyArray<number>
   readonly langchainConcurrency: ReadonlyArray<number>
+  /** LangChain.js PGVectorStore beside agent-memory: in ingest (addDocuments) and in search (similaritySearch). */
   readonly langchain: boolean
+  /** Ingest through the server process too (NDJSON to POST /v1/memories/batch), in the pass without an index. */
+  readonly httpIngest: boolean
   /** The second ingest pass, into tables whose HNSW index already exists. */
   readonly live: boolean
   /** Ingest rounds after the warm-up round, every system once a round (interleaved); figures are medians. */
@@ -59,6 +62,7 @@ export const defaults: BenchOptions = {
   copyStreams: [1, 2],
   langchainConcurrency: [1, 4],
   langchain: true,
+  httpIngest: true,
   live: true,
   ingestRounds: 3,
   httpDuration: 10,
@@ -128,7 +132,7 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
   const flag = (name: string, fallback: boolean) => (given[name] === undefined ? (given[`no-${name}`] ? false : fallback) : true)
   const known = new Set([
     "quick", "rows", "dims", "seed", "clusters", "queries", "filtered-queries", "k", "ef", "default-ef", "clients", "duration",
-    "batch", "copy-streams", "langchain-concurrency", "langchain", "no-langchain", "live", "no-live", "ingest-rounds",
+    "batch", "copy-streams", "langchain-concurrency", "langchain", "no-langchain", "http-ingest", "no-http-ingest", "live", "no-live", "ingest-rounds",
     "http-duration", "http-connections", "pglite-rows", "out", "keep", "redis-url"
   ])
   for (const name of Object.keys(given)) if (!known.has(name)) throw new UsageError(`unknown flag --${name}`)
@@ -163,6 +167,7 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
     copyStreams: ints("copy-streams", base.copyStreams),
     langchainConcurrency: ints("langchain-concurrency", base.langchainConcurrency),
     langchain: flag("langchain", base.langchain),
+    httpIngest: flag("http-ingest", base.httpIngest),
     live: given["live"] !== undefined ? true : given["no-live"] !== undefined ? false : rows <= LIVE_ROWS_LIMIT,
     ingestRounds: int("ingest-rounds", base.ingestRounds),
     httpDuration: int("http-duration", base.httpDuration),

@@ -86,6 +86,9 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
       headers: ["table", "system", "how", "rows/s", "seconds"],
       rows: ing.figures.map((f) => [f.phase === "no-index" ? "no vector index" : "live HNSW index", f.system, f.detail, n0(f.rowsPerSecond), f.seconds.toFixed(1)]),
       note: `agent-memory vs best LangChain (no index): ${times(ing.vsLangchain)}; vs best COPY: ${times(ing.vsCopy.noIndex)} (no index), ${times(ing.vsCopy.liveIndex)} (live HNSW). ` +
+        (ing.overHttp
+          ? `Over HTTP (agent-memory-http: the server process, NDJSON, default batch settings, no index) vs in process at the defaults: ${times(ing.overHttp.vsInProcess)}; vs best COPY: ${times(ing.overHttp.vsCopy)}. `
+          : "") +
         `Table ${mib(ing.tableBytes.table)}, its indexes ${mib(ing.tableBytes.indexes)}.`
     })
     out.push({
@@ -97,19 +100,34 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
   if (r.search) {
     const efs = [...new Set(r.search.figures.map((f) => f.ef))]
     const clients = [...new Set(r.search.figures.map((f) => f.clients))]
+    const withLangchain = r.search.figures.some((f) => f.system === "langchain")
     const rows: Array<Array<string>> = []
     for (const ef of efs) {
       for (const c of clients) {
-        const am = r.search.figures.find((f) => f.system === "agent-memory" && f.ef === ef && f.clients === c)
-        const raw = r.search.figures.find((f) => f.system === "raw-sql" && f.ef === ef && f.clients === c)
+        const of = (system: string) => r.search!.figures.find((f) => f.system === system && f.ef === ef && f.clients === c)
+        const am = of("agent-memory")
+        const raw = of("raw-sql")
+        const lc = of("langchain")
         if (!am || !raw) continue
-        rows.push([String(ef), String(c), am.recall.toFixed(3), n0(am.queriesPerSecond), ms(am.latency.p50Ms), ms(am.latency.p95Ms), ms(am.latency.p99Ms), n0(raw.queriesPerSecond), ms(raw.latency.p50Ms), ms(raw.latency.p99Ms), times(am.queriesPerSecond / raw.queriesPerSecond)])
+        const row = [String(ef), String(c), am.recall.toFixed(3), n0(am.queriesPerSecond), ms(am.latency.p50Ms), ms(am.latency.p95Ms), ms(am.latency.p99Ms), n0(raw.queriesPerSecond), ms(raw.latency.p50Ms), ms(raw.latency.p99Ms), times(am.queriesPerSecond / raw.queriesPerSecond)]
+        if (withLangchain) {
+          row.push(...(lc ? [lc.recall.toFixed(3), n0(lc.queriesPerSecond), ms(lc.latency.p50Ms), ms(lc.latency.p99Ms), times(am.queriesPerSecond / lc.queriesPerSecond)] : ["—", "—", "—", "—", "—"]))
+        }
+        rows.push(row)
       }
     }
+    const lcTable = r.search.langchainTable
     out.push({
-      title: `Search: recall@${r.options.k} and latency, agent-memory (Memory.search, caches off) vs the same SQL by pg`,
-      headers: ["ef_search", "clients", "recall", "agent-memory q/s", "p50", "p95", "p99", "raw SQL q/s", "raw p50", "raw p99", "ratio"],
-      rows
+      title: `Search: recall@${r.options.k} and latency, agent-memory (Memory.search, caches off) vs the same SQL by pg` +
+        (withLangchain ? " and LangChain.js PGVectorStore (similaritySearch)" : ""),
+      headers: [
+        "ef_search", "clients", "recall", "agent-memory q/s", "p50", "p95", "p99", "raw SQL q/s", "raw p50", "raw p99", "vs raw SQL",
+        ...(withLangchain ? ["LangChain recall", "LangChain q/s", "LC p50", "LC p99", "vs LangChain"] : [])
+      ],
+      rows,
+      note: lcTable
+        ? `LangChain's own table of the same rows: loaded in ${lcTable.loadSeconds.toFixed(1)} s, its HNSW index (createHnswIndex, ${Stack.HNSW_LABEL}) built and ANALYZEd in ${lcTable.indexSeconds.toFixed(1)} s; same ef_search, pool size and clients.`
+        : undefined
     })
   }
   if (r.filtered) {

@@ -1,6 +1,9 @@
-/** A benchmark's server process: a free port, readiness, and a stop that ends it for sure. */
-import type { ChildProcess } from "node:child_process"
+/** A benchmark's server process: a free port, readiness, a stop that ends it for sure, and all three around a piece of work. */
+import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -36,3 +39,29 @@ export const stop = (child: ChildProcess, graceMs = 5000) =>
     })
     child.kill("SIGTERM")
   })
+
+/**
+ * Starts the server (layers/main.ts, the process `npm start` runs) on a free
+ * loopback port with `env` as its whole configuration (nothing of this
+ * process's environment leaks in but PATH and HOME), waits until it is ready,
+ * runs `use` with its base URL, and stops it.
+ */
+export const withServer = async <A>(env: Readonly<Record<string, string>>, use: (base: string) => Promise<A>, readyTimeoutMs = 60_000): Promise<A> => {
+  const port = await freePort()
+  const child = spawn(process.execPath, ["--import", "tsx", "layers/main.ts"], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", HOST: "127.0.0.1", PORT: String(port), ...env }
+  })
+  let stderr = ""
+  child.stderr?.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitReady(base, child, readyTimeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr}`)
+    })
+    return await use(base)
+  } finally {
+    await stop(child)
+  }
+}

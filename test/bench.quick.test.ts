@@ -43,7 +43,7 @@ describe.skipIf(url === undefined)("bench --quick (pgvector)", () => {
 
     const ingest = results.ingest!
     expect(ingest.figures.map((f) => `${f.phase} ${f.system}`)).toEqual(expect.arrayContaining([
-      "no-index agent-memory", "no-index langchain", "no-index copy", "live-index agent-memory", "live-index copy"
+      "no-index agent-memory", "no-index agent-memory-http", "no-index langchain", "no-index copy", "live-index agent-memory", "live-index copy"
     ]))
     for (const f of ingest.figures) {
       expect(f.rows).toBe(1500)
@@ -51,9 +51,13 @@ describe.skipIf(url === undefined)("bench --quick (pgvector)", () => {
     }
     for (const b of ingest.indexBuilds) expect(sane(b.seconds)).toBe(true)
     expect(sane(ingest.vsLangchain!)).toBe(true)
+    expect(sane(ingest.overHttp!.vsInProcess!)).toBe(true)
+    expect(sane(ingest.overHttp!.vsCopy!)).toBe(true)
 
     const search = results.search!
-    expect(search.figures).toHaveLength(2 * 2 * 2) // ef × clients × systems
+    expect(search.figures).toHaveLength(2 * 2 * 3) // ef × clients × systems (agent-memory, raw SQL, LangChain)
+    expect(search.vsLangchain).toHaveLength(2 * 2)
+    for (const o of search.vsLangchain!) expect(sane(o.ratio)).toBe(true)
     for (const f of search.figures) {
       fraction(f.recall)
       expect(f.recall).toBeGreaterThan(0.5)

@@ -40,6 +40,8 @@ export interface PGVectorStore {
   addDocuments(documents: ReadonlyArray<LangchainDocument>): Promise<unknown>
   createHnswIndex(config: { readonly dimensions: number; readonly m?: number; readonly efConstruction?: number }): Promise<void>
   similaritySearchVectorWithScore(query: ReadonlyArray<number>, k: number): Promise<Array<[LangchainDocument, number]>>
+  /** Embeds the query (embedQuery) and answers the k nearest documents. */
+  similaritySearch(query: string, k: number): Promise<Array<LangchainDocument>>
   end(): Promise<void>
 }
 
@@ -54,7 +56,8 @@ export interface LangchainEmbeddings {
 }
 
 export interface PGVectorStoreConfig {
-  readonly postgresConnectionOptions: { readonly connectionString: string; readonly max?: number }
+  /** Handed to `new pg.Pool(…)`: `options` carries session settings (`-c hnsw.ef_search=40`). */
+  readonly postgresConnectionOptions: { readonly connectionString: string; readonly max?: number; readonly options?: string }
   readonly schemaName: string
   readonly tableName: string
   readonly dimensions: number
