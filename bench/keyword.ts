@@ -3,20 +3,20 @@
  * keyword and hybrid search latency beside vector search on real-looking text (the labelled
  * set's generator, run with successive seeds until N distinct records) with the local embedder's
  * vectors, on the server store (DATABASE_URL) and PGlite, each with the index settings the
- * product uses with the local embedder (ef_search 700); and what keeping BM25's term
+ * product uses with the local embedder (exact search, no vector index); and what keeping BM25's term
  * statistics costs at ingest (the same records with the statistics triggers disabled).
  * Caches off; one caller; medians over the set's queries. `--keep` leaves the pgvector
  * schema `bench_keyword_<N>` in place and a later run with it searches that data again
  * instead of storing it (100k records take minutes to store).
  */
 import { loadavg } from "node:os"
-import { Context, Effect, Layer, Redacted, Stream } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Redacted, Stream } from "effect"
 import * as AgentMemory from "../layers/app.ts"
 import * as TieredCache from "../layers/cache/TieredCache.ts"
 import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
 import * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
 import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
-import { defaultEfSearchFor, defaultIndex, defaultSettings } from "../layers/store/sql/SqlStoreConfig.ts"
+import { settingsConfig } from "../layers/store/sql/SqlStoreConfig.ts"
 import { SearchRequest, type SearchMode } from "../src/domain/Search.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
@@ -46,8 +46,10 @@ const texts = (rows: number) => {
   return { records, queries: queries.slice(0, 300) }
 }
 
-// What the product runs with the local embedder: HNSW at its defaults, ef_search by embedder.
-const settings = { ...defaultSettings, index: { ...defaultIndex, efSearch: defaultEfSearchFor("local") } }
+// What the product runs with the local embedder: the store settings its configuration gives
+// when nothing is set but the embedder (MEMORY_INDEX and ef_search follow the embedder).
+const settings = Effect.runSync(Effect.withConfigProvider(settingsConfig, ConfigProvider.fromJson({ MEMORY_EMBEDDER: "local" })))
+const indexLabel = settings.index._tag === "hnsw" ? `HNSW ef_search ${settings.index.efSearch}` : `index ${settings.index._tag}`
 
 const stack = (store: (dimensions: number) => Layer.Layer<MemoryStore, unknown>) =>
   AgentMemory.layer({
@@ -103,7 +105,7 @@ export const runKeyword = (argv: ReadonlyArray<string>) =>
     const statsCost = !argv.includes("--no-stats-cost")
     const data = texts(rows)
     const url = process.env["DATABASE_URL"]
-    log(`keyword: ${data.records.length} records, ${data.queries.length} queries, k=10, caches off, ef_search ${settings.index.efSearch} (load average ${loadavg()[0]!.toFixed(2)})`)
+    log(`keyword: ${data.records.length} records, ${data.queries.length} queries, k=10, caches off, ${indexLabel} (load average ${loadavg()[0]!.toFixed(2)})`)
     const table_: Array<Array<string>> = []
     if (url && stores.includes("pgvector")) {
       const schema = keep ? `bench_keyword_${rows}` : `bench_keyword_${process.pid}`

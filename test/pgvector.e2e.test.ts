@@ -44,12 +44,27 @@ describe.skipIf(!postgresAvailable)("pgvector end to end", () => {
         "The train to Paris leaves at nine"
       ])
       expect(rows[0]).toMatchObject({ id: stored.id, dims: 1024, type: "vector", tags: ["pets"] })
-      const indexes = yield* query<{ indexdef: string }>(
+      const vectorIndexes = () =>
+        query<{ indexdef: string }>(
+          url,
+          `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'memories_embedding_%'`,
+          [schema]
+        ).pipe(Effect.map((rows) => rows.map((i) => i.indexdef)))
+      // The local embedder's default is exact search (no vector index), its vectors kept in the row.
+      expect(yield* vectorIndexes()).toEqual([])
+      const [column] = yield* query<{ storage: string }>(
         url,
-        `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'memories_embedding_%'`,
-        [schema]
+        `SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = '"${schema}".memories'::regclass AND attname = 'embedding'`
       )
-      expect(indexes.map((i) => i.indexdef)).toEqual([
+      expect(column!.storage).toBe("p")
+
+      // MEMORY_INDEX=hnsw builds the HNSW index with the product's tuning, and the planner can take it.
+      yield* Effect.gen(function*() {
+        const memory = yield* Memory
+        const found = yield* memory.search(new SearchRequest({ query: "cat on a mat", k: 1 }))
+        expect(found.hits[0]!.content).toBe("The cat sat on the mat")
+      }).pipe(withStack({ ...env, MEMORY_INDEX: "hnsw" }))
+      expect(yield* vectorIndexes()).toEqual([
         expect.stringMatching(/USING hnsw \(embedding vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?128'?\)/)
       ])
       const plan = yield* query<{ "QUERY PLAN": string }>(

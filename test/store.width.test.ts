@@ -70,7 +70,7 @@ describe("pglite", () => {
     Effect.gen(function*() {
       const line = yield* Layer.build(AgentMemory.layerConfig()).pipe(
         Effect.scoped,
-        withEnv({ MEMORY_STORE: "pglite", MEMORY_DATA_DIR: "memory://", MEMORY_DIMENSIONS: "4096" }),
+        withEnv({ MEMORY_STORE: "pglite", MEMORY_DATA_DIR: "memory://", MEMORY_DIMENSIONS: "4096", MEMORY_INDEX: "hnsw" }),
         Effect.flip,
         Effect.map(describeStartupFailure)
       )

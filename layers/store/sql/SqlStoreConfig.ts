@@ -70,13 +70,26 @@ const optionalPositiveInt = (name: string) =>
  */
 export const defaultEfSearchFor = (embedder: string): number => (embedder === "local" ? 700 : 40)
 
+/**
+ * The vector index when MEMORY_INDEX is not set, by embedder: HNSW for a model's dense
+ * embeddings; none (exact search) for the local hashing embedder. Graph search fails on
+ * its sparse vectors as the table grows: at 100k records of real text the HNSW scan keeps
+ * 0.44–0.50 of the exact top 10 at every ef_search from 100 to 700 (0.97 at 700 on 8.5k),
+ * so an index would cost every write and lose half the nearest records
+ * (bench/PERFORMANCE.md, "The local embedder at 100k records").
+ */
+export const defaultIndexKindFor = (embedder: string): VectorIndex["_tag"] => (embedder === "local" ? "none" : "hnsw")
+
+const embedderConfig = Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local"))
+
 export const indexConfig: Config.Config<VectorIndex> = Config.all({
-  kind: Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX").pipe(Config.withDefault("hnsw" as const)),
+  kind: Config.option(Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX")).pipe(
+    Config.zipWith(embedderConfig, (set, embedder) => Option.getOrElse(set, () => defaultIndexKindFor(embedder)))
+  ),
   m: positiveInt("MEMORY_HNSW_M", 16),
   efConstruction: positiveInt("MEMORY_HNSW_EF_CONSTRUCTION", DEFAULT_EF_CONSTRUCTION),
   efSearch: optionalPositiveInt("MEMORY_HNSW_EF_SEARCH").pipe(
-    Config.zipWith(Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local")), (set, embedder) =>
-      Option.getOrElse(set, () => defaultEfSearchFor(embedder)))
+    Config.zipWith(embedderConfig, (set, embedder) => Option.getOrElse(set, () => defaultEfSearchFor(embedder)))
   ),
   lists: optionalPositiveInt("MEMORY_IVFFLAT_LISTS"),
   probes: optionalPositiveInt("MEMORY_IVFFLAT_PROBES")

@@ -24,3 +24,24 @@ export const fit = (dimensions: number, settings: SqlStoreSettings): Effect.Effe
     yield* Effect.logInfo(`${dimensions} dimensions: stored as halfvec, the widest a ${settings.index._tag} index takes is ${INDEXABLE_WIDTH.vector} as vector`)
     return { ...settings, vectorType: "halfvec" as const }
   })
+
+/**
+ * The widest vector kept in the row (STORAGE PLAIN) rather than pgvector's default
+ * (EXTERNAL: out of line once a row passes ~2 KB). A row must fit in an 8 KB page,
+ * and the other columns can all move out of line, so 7 KB leaves room to spare.
+ */
+export const INLINE_VECTOR_BYTES = 7000
+
+/** A vector's size in the row: an 8-byte header, then 4 bytes a dimension (halfvec 2). */
+export const vectorBytes = (dimensions: number, vectorType: SqlStoreSettings["vectorType"]) =>
+  8 + dimensions * (vectorType === "halfvec" ? 2 : 4)
+
+/**
+ * Vectors kept in the row make an exact scan read only the table (no TOAST lookup for
+ * every row: ~2× faster at 1024 dimensions), and let the planner price it right: it
+ * counts table pages, not TOAST, so with vectors out of line it takes a 100k-row exact
+ * scan for a few pages and prefers it to the HNSW index at a high ef_search
+ * (bench/PERFORMANCE.md, "Vectors in the row"). pgvector's advice for exact search too.
+ */
+export const storedInline = (dimensions: number, vectorType: SqlStoreSettings["vectorType"]) =>
+  vectorBytes(dimensions, vectorType) <= INLINE_VECTOR_BYTES
