@@ -53,6 +53,16 @@ export const goals = (r: Results): ReadonlyArray<Goal> => {
       measured: ratios.map((o) => times(o.ratio)).join(" / ") || "—",
       met: worst === undefined ? undefined : worst >= 0.9
     })
+    // Issue 14, item 3: "ahead of LangChain.js" (its similaritySearch over its own table, the same pool size).
+    const peer = (r.search.vsLangchain ?? []).filter((o) => o.ef === ef)
+    if (peer.length > 0) {
+      out.push({
+        goal: `queries/s through the Memory service vs LangChain.js similaritySearch (ef ${ef}, ${peer.map((o) => `${o.clients} client${o.clients > 1 ? "s" : ""}`).join(" and ")})`,
+        target: "≥ 1×",
+        measured: peer.map((o) => times(o.ratio)).join(" / "),
+        met: Math.min(...peer.map((o) => o.ratio)) >= 1
+      })
+    }
   }
   if (r.cache) {
     out.push({ goal: "a search-cache hit against a miss (mean cost)", target: "≥ 100× cheaper", measured: `${r.cache.ratio.toFixed(0)}×`, met: r.cache.ratio >= 100 })
