@@ -117,10 +117,21 @@ export const make = (options: FastPathOptions) =>
     return fastPath
   })
 
+/**
+ * Node's HTTP server. A request may last as long as its body keeps coming: Node's default
+ * cuts every request at 5 minutes, and an NDJSON import of a million records takes longer.
+ * The headers must still arrive within Node's `headersTimeout` (60 s).
+ */
+const nodeServer = (): Server => {
+  const server = new Server()
+  server.requestTimeout = 0
+  return server
+}
+
 /** Node's HTTP server with `fastPath` in front of every `request` listener (the Effect app's). */
 export const server = (fastPath: FastPath | undefined): Server => {
-  if (fastPath === undefined) return new Server()
-  const server = new Server()
+  if (fastPath === undefined) return nodeServer()
+  const server = nodeServer()
   const emit = server.emit.bind(server) as (event: string | symbol, ...args: Array<unknown>) => boolean
   // Node emits every request as `request`: the listeners (the Effect app's) hear only what this hands on.
   server.emit = ((event: string | symbol, ...args: Array<unknown>) => {

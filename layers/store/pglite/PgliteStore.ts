@@ -49,7 +49,7 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
   Effect.gen(function*() {
     const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
     return yield* Effect.gen(function*() {
-      const session = yield* SqlSchema.migrate({ dimensions: options.dimensions, settings })
+      const { session, vectorType } = yield* SqlSchema.migrate({ dimensions: options.dimensions, settings })
       // One session: settings made once hold for every later statement.
       for (const [name, value] of Object.entries(session)) {
         yield* client`SELECT set_config(${name}, ${value}, false)`.pipe(
@@ -62,7 +62,7 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
       const store = yield* SqlStore.make({
         provider: "pglite",
         dimensions: options.dimensions,
-        vectorType: settings.vectorType,
+        vectorType,
         encodeVector: vectorText
       })
       // Batches queue in a lane of their own, so single writes are not starved behind them.

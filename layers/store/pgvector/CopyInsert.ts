@@ -14,6 +14,7 @@ import { from as copyFrom } from "pg-copy-streams"
 import type { NewRecord } from "../../../src/ports/MemoryStore.ts"
 import type { InsertedRow, SqlStoreOptions } from "../sql/SqlStore.ts"
 import type { VectorType } from "../sql/SqlStoreConfig.ts"
+import { ROW_TOAST_TARGET } from "../sql/VectorStorage.ts"
 import { encode, STAGING_COLUMNS } from "./CopyRows.ts"
 
 const STAGING = "memories_copy_in"
@@ -49,12 +50,13 @@ const copy = (client: Pg.PoolClient, data: Buffer) =>
  */
 export const make = (options: { readonly dimensions: number; readonly vectorType: VectorType }): NonNullable<SqlStoreOptions["bulkInsert"]> => {
   // pgvector's binary form is the vector's; a halfvec column takes it through the assignment cast.
+  // Rows are moved to TOAST only past a page, so a staged vector is written once, in the row.
   const staging = `CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (
       ord int4 NOT NULL, namespace text NOT NULL, id text NOT NULL, kind text NOT NULL, content text NOT NULL,
       content_hash text NOT NULL, tags text[] NOT NULL, metadata jsonb NOT NULL, session_id text,
       embedding vector(${options.dimensions}) NOT NULL, embedding_model text NOT NULL, created_at timestamptz NOT NULL,
       updated_at timestamptz NOT NULL, expires_at timestamptz, occurred_at timestamptz
-    ) ON COMMIT DELETE ROWS`
+    ) WITH (toast_tuple_target = ${ROW_TOAST_TARGET}) ON COMMIT DELETE ROWS`
   const select = options.vectorType === "halfvec"
     ? TARGET_COLUMNS.replace("embedding,", `embedding::halfvec(${options.dimensions}),`)
     : TARGET_COLUMNS

@@ -127,7 +127,7 @@ export const make = (options: PgvectorStoreOptions) =>
     const searchPath = { search_path: [...new Set([schema, vectorSchema, "public"])].join(",") }
 
     // Phase 1b: migrations and the vector index over one connection, closed when done.
-    const session = yield* Effect.gen(function*() {
+    const { session, vectorType } = yield* Effect.gen(function*() {
       const client = yield* clientOver({ url: options.url, pool: single, sessionSettings: searchPath })
       return yield* SqlSchema.migrate({ dimensions: options.dimensions, settings, sizeBuildMemory: true }).pipe(
         Effect.provideService(SqlClient.SqlClient, client)
@@ -140,9 +140,9 @@ export const make = (options: PgvectorStoreOptions) =>
       SqlStore.make({
         provider: "pgvector",
         dimensions: options.dimensions,
-        vectorType: settings.vectorType,
+        vectorType,
         encodeVector: vectorBinary,
-        bulkInsert: options.insertVia === "values" ? undefined : CopyInsert.make({ dimensions: options.dimensions, vectorType: settings.vectorType })
+        bulkInsert: options.insertVia === "values" ? undefined : CopyInsert.make({ dimensions: options.dimensions, vectorType })
       }).pipe(Effect.provideService(SqlClient.SqlClient, client))
     const primary = yield* meteredClient({ url: options.url, pool, sessionSettings, name: "primary" })
     const primaryStore = yield* storeOver(primary.client)

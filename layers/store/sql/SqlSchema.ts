@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import { DimensionMismatch, StoreUnavailable } from "../../../src/domain/errors.ts"
 import { migrations } from "./migrations.ts"
 import type { SqlStoreSettings, VectorIndex, VectorType } from "./SqlStoreConfig.ts"
+import { INDEXABLE_WIDTH, ROW_TOAST_TARGET, storedInline, vectorBytes } from "./VectorStorage.ts"
 
 export const MIGRATIONS_TABLE = "agent_memory_migrations"
 
@@ -39,7 +40,7 @@ const AUTO_BUILD_MEMORY_CAP = 4 * 2 ** 30
  * about the vectors plus ~600 bytes of links per row, with room to spare.
  */
 export const autoBuildMemoryBytes = (rows: number, dimensions: number, vectorType: VectorType) =>
-  Math.min(AUTO_BUILD_MEMORY_CAP, Math.ceil(1.5 * rows * (dimensions * (vectorType === "halfvec" ? 2 : 4) + 600)))
+  Math.min(AUTO_BUILD_MEMORY_CAP, Math.ceil(1.5 * rows * (vectorBytes(dimensions, vectorType) + 600)))
 
 /** Raises maintenance_work_mem for this session when the build needs more than the server gives. */
 const sizeBuildMemory = (options: SchemaOptions) =>
@@ -59,6 +60,27 @@ const sizeBuildMemory = (options: SchemaOptions) =>
     yield* sql`SELECT set_config('maintenance_work_mem', ${amount}, false)`
   }).pipe(Effect.mapError(storeUnavailable("sizing maintenance_work_mem failed")))
 
+/**
+ * Keeps vectors in the row where they fit (VectorStorage.storedInline): the column PLAIN,
+ * and the table's rows compressed or moved out of line only past a page
+ * (`toast_tuple_target`), so the other columns a scan reads stay in the row, uncompressed,
+ * beside the vector. Decided from the column as it is, and altered only where the table
+ * differs: an upgraded table gets it once, and rows already stored keep their vectors in
+ * TOAST until `VACUUM FULL memories` rewrites them.
+ */
+const keepVectorsInline = (dimensions: number, vectorType: VectorType) =>
+  Effect.gen(function*() {
+    if (!storedInline(dimensions, vectorType)) return
+    const sql = yield* SqlClient.SqlClient
+    const [table] = yield* sql<{ readonly storage: string; readonly options: ReadonlyArray<string> | null }>`
+      SELECT a.attstorage AS storage, c.reloptions AS options FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE a.attrelid = 'memories'::regclass AND a.attname = 'embedding'`
+    const target = `toast_tuple_target=${ROW_TOAST_TARGET}`
+    if (table?.storage === "p" && (table.options ?? []).includes(target)) return
+    yield* Effect.logInfo(`keeping vectors in the row: memories.embedding STORAGE PLAIN, ${target}`)
+    yield* sql.unsafe(`ALTER TABLE memories ALTER COLUMN embedding SET STORAGE PLAIN, SET (${target})`)
+  }).pipe(Effect.mapError(storeUnavailable("setting the vector storage failed")))
+
 const opsClass = (vectorType: VectorType) => `${vectorType}_cosine_ops`
 
 const indexName = (index: VectorIndex): string | undefined => {
@@ -75,12 +97,18 @@ const indexName = (index: VectorIndex): string | undefined => {
 /** pgvector's advice: rows / 1000 lists up to a million rows, √rows above. */
 const defaultLists = (rows: number) => Math.max(1, rows <= 1_000_000 ? Math.floor(rows / 1000) : Math.floor(Math.sqrt(rows)))
 
+/** The session settings searches need, and the vector type the table holds (see `migrate`). */
+export interface Schema {
+  readonly session: SessionSettings
+  readonly vectorType: VectorType
+}
+
 export const migrate = (options: SchemaOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { vectorType, index } = options.settings
+    const { index } = options.settings
     yield* runMigrations({
-      loader: Migrator.fromRecord(migrations({ dimensions: options.dimensions, vectorType })),
+      loader: Migrator.fromRecord(migrations({ dimensions: options.dimensions, vectorType: options.settings.vectorType })),
       table: MIGRATIONS_TABLE
     }).pipe(Effect.mapError(storeUnavailable("migrations failed")))
 
@@ -96,11 +124,18 @@ export const migrate = (options: SchemaOptions) =>
     if (Number(match[2]) !== options.dimensions) {
       return yield* DimensionMismatch.of(Number(match[2]), options.dimensions, "the memories table")
     }
-    if (match[1] !== vectorType) {
+    const stored = match[1] as VectorType
+    // Above 2000 dimensions the type follows the index (VectorStorage.fit), not the user: a table
+    // made as halfvec for an index keeps it when the index is none (the local embedder's
+    // default since), and is searched as halfvec.
+    const chosenByWidth = options.dimensions > INDEXABLE_WIDTH.vector && stored === "halfvec"
+    if (stored !== options.settings.vectorType && !chosenByWidth) {
       return yield* new StoreUnavailable({
-        message: `memories.embedding is stored as ${match[1]} but MEMORY_VECTOR_TYPE=${vectorType}; keep ${match[1]} or start a new table`
+        message: `memories.embedding is stored as ${stored} but MEMORY_VECTOR_TYPE=${options.settings.vectorType}; keep ${stored} or start a new table`
       })
     }
+    const vectorType = stored
+    yield* keepVectorsInline(options.dimensions, vectorType)
 
     const wanted = indexName(index)
     const existing = yield* sql<{ readonly name: string; readonly options: ReadonlyArray<string> | null }>`
@@ -110,7 +145,11 @@ export const migrate = (options: SchemaOptions) =>
       Effect.mapError(storeUnavailable("reading the indexes failed"))
     )
     for (const stale of existing.filter((i) => i.name !== wanted)) {
-      yield* Effect.logInfo(`dropping vector index ${stale.name} (MEMORY_INDEX now asks for ${wanted ?? "none"})`)
+      // A warning: since the local embedder's default became exact search, an upgrade drops an index nobody asked to drop.
+      yield* Effect.logWarning(
+        `dropping vector index ${stale.name}: the configuration asks for ${wanted ?? "no index (exact search)"}` +
+          (wanted === undefined ? "; with the local embedder that is MEMORY_INDEX's default, set MEMORY_INDEX=hnsw to keep an HNSW index" : "")
+      )
       yield* sql`DROP INDEX ${sql(stale.name)}`.pipe(Effect.mapError(storeUnavailable("dropping an index failed")))
     }
     const present = existing.find((i) => i.name === wanted)
@@ -145,5 +184,5 @@ export const migrate = (options: SchemaOptions) =>
       settings["ivfflat.probes"] = String(index.probes ?? Math.max(1, Math.round(Math.sqrt(lists))))
       settings["ivfflat.iterative_scan"] = "relaxed_order"
     }
-    return { ...settings, ...options.settings.pgSettings } satisfies SessionSettings
+    return { session: { ...settings, ...options.settings.pgSettings }, vectorType } satisfies Schema
   })

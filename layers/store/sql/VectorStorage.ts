@@ -28,9 +28,13 @@ export const fit = (dimensions: number, settings: SqlStoreSettings): Effect.Effe
 /**
  * The widest vector kept in the row (STORAGE PLAIN) rather than pgvector's default
  * (EXTERNAL: out of line once a row passes ~2 KB). A row must fit in an 8 KB page,
- * and the other columns can all move out of line, so 7 KB leaves room to spare.
+ * and every other column can move out of line, so 7 KB leaves room to spare:
+ * up to 1,748 dimensions as vector, 3,496 as halfvec.
  */
 export const INLINE_VECTOR_BYTES = 7000
+
+/** The largest `toast_tuple_target`: a row is compressed or moved out of line only past a page. */
+export const ROW_TOAST_TARGET = 8160
 
 /** A vector's size in the row: an 8-byte header, then 4 bytes a dimension (halfvec 2). */
 export const vectorBytes = (dimensions: number, vectorType: SqlStoreSettings["vectorType"]) =>
@@ -38,10 +42,10 @@ export const vectorBytes = (dimensions: number, vectorType: SqlStoreSettings["ve
 
 /**
  * Vectors kept in the row make an exact scan read only the table (no TOAST lookup for
- * every row: ~2× faster at 1024 dimensions), and let the planner price it right: it
- * counts table pages, not TOAST, so with vectors out of line it takes a 100k-row exact
- * scan for a few pages and prefers it to the HNSW index at a high ef_search
- * (bench/PERFORMANCE.md, "Vectors in the row"). pgvector's advice for exact search too.
+ * every row: ~2× faster at 1024 dimensions), and let the planner price it: it counts
+ * table pages, not TOAST, so with vectors out of line a 100k-row exact scan looked like
+ * 5,700 pages of work and won over the HNSW index (bench/PERFORMANCE.md, "Vectors in the
+ * row"). pgvector's advice for exact search too.
  */
 export const storedInline = (dimensions: number, vectorType: SqlStoreSettings["vectorType"]) =>
   vectorBytes(dimensions, vectorType) <= INLINE_VECTOR_BYTES

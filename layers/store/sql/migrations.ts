@@ -7,7 +7,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { VectorType } from "./SqlStoreConfig.ts"
-import { storedInline } from "./VectorStorage.ts"
 
 export const TABLE = "memories"
 
@@ -47,9 +46,6 @@ const statsTrigger = (name: string, docDelta: string, termDelta: string, dropsTe
 
 const lexemes = (table: string, column = "content_tsv") =>
   `SELECT r.namespace, u.term FROM ${table} r, unnest(tsvector_to_array(r.${column})) AS u(term)`
-
-/** The columns kept in the row beside an inline vector (0006). */
-const INLINE_COLUMNS = ["namespace", "id", "kind", "content_hash", "tags", "metadata", "session_id", "embedding_model", "content_tsv"]
 
 export const migrations = (options: { readonly dimensions: number; readonly vectorType: VectorType }) => ({
   "0001_memories": Effect.gen(function*() {
@@ -160,19 +156,5 @@ export const migrations = (options: { readonly dimensions: number; readonly vect
     yield* sql`DROP INDEX memories_content_hash`
     yield* sql`CREATE UNIQUE INDEX memories_content_hash ON memories (namespace, kind, ${sql.literal(`(${DEDUP_SCOPE})`)}, content_hash)
       WHERE kind <> 'message'`
-  }),
-  "0006_embedding_in_the_row": Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    if (!storedInline(options.dimensions, options.vectorType)) return
-    // Catalog only: rows written from now on keep their vector inline (VectorStorage.storedInline);
-    // rows already stored move when rewritten (VACUUM FULL memories moves them all).
-    // A row with its vector inline is always past the ~2 KB out-of-line threshold, where
-    // PostgreSQL moves every other column of more than 24 bytes out of line: MAIN keeps
-    // the columns that scans read for every row (filters, BM25's tsvector) in the row,
-    // and moves them only if the row would not fit its page. Content, read for the k
-    // rows answered, may go out of line.
-    yield* sql.unsafe(`ALTER TABLE memories ALTER COLUMN embedding SET STORAGE PLAIN, ${
-      INLINE_COLUMNS.map((column) => `ALTER COLUMN ${column} SET STORAGE MAIN`).join(", ")
-    }`)
   })
 })
