@@ -194,9 +194,9 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
     for (round = 0; round <= options.ingestRounds; round++) {
       // The last batch setting's table stays: the search scenarios read it.
       for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
-      if (http) {
-        record(yield* viaHttp(http, httpSchema))
-        yield* Effect.promise(() => Db.dropSchema(url, httpSchema))
+      // Not in the warm-up round: each round starts a server process of its own, so it would warm nothing.
+      if (http && round > 0) {
+        record(yield* viaHttp(http, httpSchema).pipe(Effect.ensuring(Effect.promise(() => Db.dropSchema(url, httpSchema)))))
       }
       if (options.langchain) {
         for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))

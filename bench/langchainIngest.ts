@@ -27,6 +27,9 @@ export interface LangchainOptions {
 /** Its pg pool: 10 connections unless asked, and session settings (`-c name=value …`) if any. */
 export interface PoolOptions {
   readonly max?: number | undefined
+  /** Connections kept open, and how long an idle one is kept (pg's defaults: 0 and 10 s). */
+  readonly min?: number | undefined
+  readonly idleTimeoutMillis?: number | undefined
   readonly options?: string | undefined
 }
 
@@ -46,6 +49,8 @@ export const open = async (options: Pick<LangchainOptions, "url" | "schema" | "d
     postgresConnectionOptions: {
       connectionString: options.url,
       max: pool.max ?? 10,
+      ...(pool.min === undefined ? {} : { min: pool.min }),
+      ...(pool.idleTimeoutMillis === undefined ? {} : { idleTimeoutMillis: pool.idleTimeoutMillis }),
       ...(pool.options === undefined ? {} : { options: pool.options })
     },
     schemaName: options.schema,

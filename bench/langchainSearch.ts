@@ -8,6 +8,7 @@
  * searched by `similaritySearch(text, k)` as LangChain's documentation shows:
  * the query embedded (embedQuery, the same precomputed vectors), then searched.
  */
+import { Duration } from "effect"
 import { defaultPoolSettings } from "../layers/store/pgvector/PgPool.ts"
 import * as SqlSchema from "../layers/store/sql/SqlSchema.ts"
 import type { Dataset } from "./dataset.ts"
@@ -50,7 +51,13 @@ export interface LangchainSearcher {
 
 /** A store over the loaded table whose pool (agent-memory's size) searches at `efSearch`. */
 export const openSearcher = async (table: LangchainTable, efSearch: number, rowOfText: ReadonlyMap<string, number>): Promise<LangchainSearcher> => {
-  const store = await open(table, { max: defaultPoolSettings.max, options: `-c hnsw.ef_search=${efSearch}` })
+  // The pool agent-memory's store opens: as many connections, as many kept open, idle as long.
+  const store = await open(table, {
+    max: defaultPoolSettings.max,
+    min: defaultPoolSettings.min,
+    idleTimeoutMillis: Duration.toMillis(defaultPoolSettings.idleTimeout),
+    options: `-c hnsw.ef_search=${efSearch}`
+  })
   return {
     search: async (query, k) => (await store.similaritySearch(query, k)).map((d) => rowOfText.get(d.pageContent) ?? -1),
     end: () => store.end()

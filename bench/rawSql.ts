@@ -3,6 +3,7 @@
  * search (same columns, same conditions, the vector in binary), sent by `pg`
  * itself over a pool of the same size with the same session settings.
  */
+import { Duration } from "effect"
 import Pg from "pg"
 import { defaultPoolSettings } from "../layers/store/pgvector/PgPool.ts"
 import { vectorBinary } from "../layers/store/sql/pgText.ts"
@@ -19,6 +20,7 @@ export const openPool = (url: string, schema: string, efSearch: number) =>
     connectionString: url,
     max: defaultPoolSettings.max,
     min: defaultPoolSettings.min,
+    idleTimeoutMillis: Duration.toMillis(defaultPoolSettings.idleTimeout),
     application_name: "agent-memory-bench",
     options: `-c search_path=${schema},public -c hnsw.ef_search=${efSearch} -c hnsw.iterative_scan=relaxed_order`
   })

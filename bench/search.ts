@@ -72,10 +72,9 @@ const langchainTable = (ctx: BenchContext, url: string) =>
   Effect.gen(function*() {
     if (!ctx.options.langchain) return undefined
     const table: LangchainSearch.LangchainTable = { url, schema: `${ctx.prefix}lc_search`, data: ctx.data, vectors: ctx.vectors }
-    const times = yield* Effect.acquireRelease(
-      Effect.promise(() => LangchainSearch.loadTable(table, Math.max(...ctx.options.langchainConcurrency))),
-      () => Effect.promise(() => Db.dropSchema(url, table.schema))
-    )
+    // Dropped at the end even when the load fails half way.
+    yield* Effect.addFinalizer(() => Effect.promise(() => Db.dropSchema(url, table.schema)))
+    const times = yield* Effect.promise(() => LangchainSearch.loadTable(table, Math.max(...ctx.options.langchainConcurrency)))
     ctx.log(`  LangChain's table: ${ctx.data.rows.toLocaleString("en-US")} rows loaded in ${times.loadSeconds.toFixed(1)} s, HNSW (${Stack.HNSW_LABEL}) built and ANALYZEd in ${times.indexSeconds.toFixed(1)} s`)
     const rowOfText = new Map(ctx.data.texts.map((text, row) => [text, row]))
     return { table, times, rowOfText }
@@ -121,10 +120,14 @@ export const searchScenario = (ctx: BenchContext, url: string) =>
           const am: Array<LoadResult> = []
           const sql: Array<LoadResult> = []
           const lcRounds: Array<LoadResult> = []
+          // The order turns each round, so no system always runs on the pages the one before it warmed.
+          const turns: Array<Effect.Effect<void, unknown>> = [
+            Effect.map(closedLoop(loadOptions, viaMemory), (r) => void am.push(r)),
+            Effect.map(Effect.promise(() => closedLoopAsync(loadOptions, viaSql)), (r) => void sql.push(r)),
+            ...(viaLangchain ? [Effect.map(Effect.promise(() => closedLoopAsync(loadOptions, viaLangchain)), (r) => void lcRounds.push(r))] : [])
+          ]
           for (let round = 0; round < ROUNDS; round++) {
-            am.push(yield* closedLoop(loadOptions, viaMemory))
-            sql.push(yield* Effect.promise(() => closedLoopAsync(loadOptions, viaSql)))
-            if (viaLangchain) lcRounds.push(yield* Effect.promise(() => closedLoopAsync(loadOptions, viaLangchain)))
+            for (let i = 0; i < turns.length; i++) yield* turns[(round + i) % turns.length]!
           }
           const amFigure = record("agent-memory", ef, recall.am, combine(am))
           const sqlFigure = record("raw-sql", ef, recall.sql, combine(sql))
