@@ -16,7 +16,7 @@ import * as TieredCache from "../layers/cache/TieredCache.ts"
 import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
 import * as PgliteStore from "../layers/store/pglite/PgliteStore.ts"
 import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
-import { settingsConfig } from "../layers/store/sql/SqlStoreConfig.ts"
+import { settingsConfigFor } from "../layers/store/sql/SqlStoreConfig.ts"
 import { SearchRequest, type SearchMode } from "../src/domain/Search.ts"
 import { Memory } from "../src/memory/Memory.ts"
 import type { MemoryStore } from "../src/ports/MemoryStore.ts"
@@ -47,8 +47,8 @@ const texts = (rows: number) => {
 }
 
 // What the product runs with the local embedder: the store settings its configuration gives
-// when nothing is set but the embedder (MEMORY_INDEX and ef_search follow the embedder).
-const settings = Effect.runSync(Effect.withConfigProvider(settingsConfig, ConfigProvider.fromJson({ MEMORY_EMBEDDER: "local" })))
+// when nothing is set (MEMORY_INDEX and ef_search follow the embedder).
+const settings = Effect.runSync(Effect.withConfigProvider(settingsConfigFor(HashingEmbedder.make()), ConfigProvider.fromJson({})))
 const indexLabel = settings.index._tag === "hnsw" ? `HNSW ef_search ${settings.index.efSearch}` : `index ${settings.index._tag}`
 
 const stack = (store: (dimensions: number) => Layer.Layer<MemoryStore, unknown>) =>

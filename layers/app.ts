@@ -81,7 +81,7 @@ export const layer = <E1, E2, E3 = never, E4 = never, E5 = never, E6 = never, E7
   const monitor = options.monitor ??
     (Monitor.layer(Monitor.defaults()).pipe(Layer.provide(Readings.layer)) as Layer.Layer<Monitor.Monitor, E5, MemoryCache>)
   const poller = options.metricsPoller ?? (MetricsPoller.layer() as Layer.Layer<MetricsPoller.MetricsPoller, E6, MemoryCache>)
-  const store = Layer.unwrapEffect(Effect.map(Embedder, (embedder) => options.store({ dimensions: embedder.dimensions })))
+  const store = Layer.unwrapEffect(Effect.map(Embedder, (embedder) => options.store({ dimensions: embedder.dimensions, exactSearch: embedder.exactSearch === true })))
   const embedder = CachedEmbedder.layer.pipe(
     Layer.provide(MeteredEmbedder.layer),
     Layer.provide(options.embedder),

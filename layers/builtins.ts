@@ -15,15 +15,15 @@ export const builtins: ReadonlyArray<Plugin> = [
     port: "store",
     name: "pglite",
     description: "embedded PostgreSQL + pgvector (PGlite), data in MEMORY_DATA_DIR",
-    layer: ({ dimensions }) =>
-      lazy(() => import("./store/pglite/PgliteStore.ts"), (PgliteStore) => PgliteStore.layerConfig(PgliteStore.config(dimensions)))
+    layer: (context) =>
+      lazy(() => import("./store/pglite/PgliteStore.ts"), (PgliteStore) => PgliteStore.layerConfig(PgliteStore.config(context.dimensions, context)))
   },
   {
     port: "store",
     name: "pgvector",
     description: "a PostgreSQL server with pgvector at DATABASE_URL",
-    layer: ({ dimensions }) =>
-      lazy(() => import("./store/pgvector/PgvectorStore.ts"), (PgvectorStore) => PgvectorStore.layerConfig(PgvectorStore.config(dimensions)))
+    layer: (context) =>
+      lazy(() => import("./store/pgvector/PgvectorStore.ts"), (PgvectorStore) => PgvectorStore.layerConfig(PgvectorStore.config(context.dimensions, context)))
   },
   {
     port: "store",

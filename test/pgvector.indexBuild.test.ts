@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Logger } from "effect"
 import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
 import { autoBuildMemoryBytes } from "../layers/store/sql/SqlSchema.ts"
-import { settingsConfig, type SqlStoreSettings } from "../layers/store/sql/SqlStoreConfig.ts"
+import { settingsConfigFor, type SqlStoreSettings } from "../layers/store/sql/SqlStoreConfig.ts"
 import { databaseUrl, freshSchema, postgresAvailable, query } from "./support/postgres.ts"
 import { DIMENSIONS, newRecord, unit } from "./support/records.ts"
 
@@ -40,7 +40,7 @@ describe("index build memory", () => {
   it.effect("MEMORY_INDEX_BUILD_MEMORY takes auto or a PostgreSQL amount; anything else is a configuration error", () =>
     Effect.gen(function*() {
       const read = (value: string | undefined) =>
-        settingsConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(value === undefined ? [] : [["MEMORY_INDEX_BUILD_MEMORY", value]]))))
+        settingsConfigFor({}).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(value === undefined ? [] : [["MEMORY_INDEX_BUILD_MEMORY", value]]))))
       expect((yield* read(undefined)).indexBuildMemory).toBe("auto")
       expect((yield* read("2GB")).indexBuildMemory).toBe("2GB")
       expect((yield* read("512MB")).indexBuildMemory).toBe("512MB")

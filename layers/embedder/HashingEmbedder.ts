@@ -129,6 +129,8 @@ export const make = (options: HashingEmbedderOptions = {}): EmbedderService => {
   return {
     model: MODEL,
     dimensions,
+    // Graph search fails on these sparse vectors as the table grows (bench/PERFORMANCE.md).
+    exactSearch: true,
     embed: (text) => Effect.sync(() => embedText(text, dimensions, scheme)),
     embedMany: (texts) => Effect.sync(() => texts.map((text) => embedText(text, dimensions, scheme)))
   }

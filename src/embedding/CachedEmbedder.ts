@@ -46,7 +46,7 @@ export const make = (inner: EmbedderService, cache: MemoryCacheService): Embedde
       return vectors as ReadonlyArray<Float32Array>
     })
 
-  return { model: inner.model, dimensions: inner.dimensions, embed, embedMany }
+  return { model: inner.model, dimensions: inner.dimensions, exactSearch: inner.exactSearch, embed, embedMany }
 }
 
 /** Replaces the provided Embedder with a cached one. */

@@ -20,6 +20,7 @@ export const make = (inner: EmbedderService): EmbedderService => {
   const result: EmbedderService = {
     model: inner.model,
     dimensions: inner.dimensions,
+    exactSearch: inner.exactSearch,
     embed: (text) => observed("Embedder.embed", 1)(inner.embed(text)),
     embedMany: (texts) => observed("Embedder.embedMany", texts.length)(inner.embedMany(texts))
   }

@@ -18,6 +18,8 @@ export type ProviderStartError = ConfigError.ConfigError | StoreUnavailable | Di
 export interface StoreContext {
   /** The embedder's vector width, which the store's vectors must have. */
   readonly dimensions: number
+  /** The embedder's `exactSearch`: a store whose index is not configured searches exactly when true. */
+  readonly exactSearch?: boolean | undefined
 }
 
 export interface StorePlugin {

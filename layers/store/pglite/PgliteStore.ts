@@ -11,7 +11,7 @@ import * as AutoAnalyze from "../sql/AutoAnalyze.ts"
 import { vectorText } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
-import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
+import { type EmbedderHint, settingsConfigFor, settingsFromEmbedder, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
 import * as VectorStorage from "../sql/VectorStorage.ts"
 import * as BatchLane from "./BatchLane.ts"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -47,7 +47,7 @@ export const make = (options: PgliteStoreOptions) =>
 /** The store over an already open PGlite client (tests look at the database beside it). */
 export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreOptions, "dataDir">) =>
   Effect.gen(function*() {
-    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
+    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? (yield* settingsFromEmbedder))
     return yield* Effect.gen(function*() {
       const { session, vectorType } = yield* SqlSchema.migrate({ dimensions: options.dimensions, settings })
       // One session: settings made once hold for every later statement.
@@ -72,11 +72,12 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
 
 export const layer = (options: PgliteStoreOptions) => Layer.scoped(MemoryStore, make(options))
 
-export const config = (dimensions: number): Config.Config<PgliteStoreOptions> =>
+/** From the environment; `embedder` (the store context) sets the index's defaults. */
+export const config = (dimensions: number, embedder: EmbedderHint = {}): Config.Config<PgliteStoreOptions> =>
   Config.all({
     dataDir: Config.string("MEMORY_DATA_DIR").pipe(Config.withDefault(DEFAULT_DATA_DIR)),
     dimensions: Config.succeed(dimensions),
-    settings: settingsConfig
+    settings: settingsConfigFor(embedder)
   })
 
 export const layerConfig = (options: Config.Config<PgliteStoreOptions>) =>

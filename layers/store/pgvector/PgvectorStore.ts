@@ -22,7 +22,7 @@ import * as AutoAnalyze from "../sql/AutoAnalyze.ts"
 import { vectorBinary } from "../sql/pgText.ts"
 import * as SqlSchema from "../sql/SqlSchema.ts"
 import * as SqlStore from "../sql/SqlStore.ts"
-import { defaultSettings, settingsConfig, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
+import { type EmbedderHint, settingsConfigFor, settingsFromEmbedder, type SqlStoreSettings } from "../sql/SqlStoreConfig.ts"
 import * as VectorStorage from "../sql/VectorStorage.ts"
 import * as CopyInsert from "./CopyInsert.ts"
 import * as PgPool from "./PgPool.ts"
@@ -101,7 +101,7 @@ const WRITE_BATCH_ROWS = 1000
 
 export const make = (options: PgvectorStoreOptions) =>
   Effect.gen(function*() {
-    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? defaultSettings)
+    const settings = yield* VectorStorage.fit(options.dimensions, options.settings ?? (yield* settingsFromEmbedder))
     const pool = options.pool ?? PgPool.defaultPoolSettings
     const schema = options.schema ?? "public"
     if (!SCHEMA_NAME.test(schema)) {
@@ -217,11 +217,12 @@ export const replicasConfig: Config.Config<ReadonlyArray<Redacted.Redacted>> = C
   )
 )
 
-export const config = (dimensions: number): Config.Config<PgvectorStoreOptions> =>
+/** From the environment; `embedder` (the store context) sets the index's defaults. */
+export const config = (dimensions: number, embedder: EmbedderHint = {}): Config.Config<PgvectorStoreOptions> =>
   Config.all({
     url: Config.redacted("DATABASE_URL"),
     dimensions: Config.succeed(dimensions),
-    settings: settingsConfig,
+    settings: settingsConfigFor(embedder),
     pool: poolConfig,
     schema: Config.string("MEMORY_PG_SCHEMA").pipe(Config.withDefault("public")),
     replicas: replicasConfig,

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import { DimensionMismatch, StoreUnavailable } from "../../../src/domain/errors.ts"
 import { migrations } from "./migrations.ts"
 import type { SqlStoreSettings, VectorIndex, VectorType } from "./SqlStoreConfig.ts"
-import { INDEXABLE_WIDTH, ROW_TOAST_TARGET, storedInline, vectorBytes } from "./VectorStorage.ts"
+import { INDEXABLE_WIDTH, ROW_TOAST_TARGET, storedInline } from "./VectorStorage.ts"
 
 export const MIGRATIONS_TABLE = "agent_memory_migrations"
 
@@ -40,7 +40,7 @@ const AUTO_BUILD_MEMORY_CAP = 4 * 2 ** 30
  * about the vectors plus ~600 bytes of links per row, with room to spare.
  */
 export const autoBuildMemoryBytes = (rows: number, dimensions: number, vectorType: VectorType) =>
-  Math.min(AUTO_BUILD_MEMORY_CAP, Math.ceil(1.5 * rows * (vectorBytes(dimensions, vectorType) + 600)))
+  Math.min(AUTO_BUILD_MEMORY_CAP, Math.ceil(1.5 * rows * (dimensions * (vectorType === "halfvec" ? 2 : 4) + 600)))
 
 /** Raises maintenance_work_mem for this session when the build needs more than the server gives. */
 const sizeBuildMemory = (options: SchemaOptions) =>

@@ -2,8 +2,9 @@
  * Settings shared by the two SQL stores (pgvector and pglite): vector storage,
  * the vector index and its tuning, and extra session settings.
  */
-import { Config, ConfigError, Either, Option } from "effect"
+import { Config, ConfigError, Effect, Either, Option } from "effect"
 import { positiveInt } from "../../../src/config/values.ts"
+import { Embedder } from "../../../src/ports/Embedder.ts"
 
 export type VectorType = "vector" | "halfvec"
 
@@ -61,54 +62,69 @@ const optionalPositiveInt = (name: string) =>
     Config.integer(name).pipe(Config.validate({ message: "must be a whole number of 1 or more", validation: (n) => n >= 1 }))
   )
 
-/**
- * ef_search when MEMORY_HNSW_EF_SEARCH is not set, by embedder. The local hashing
- * embedder's vectors of short texts are sparse and nearly orthogonal, where graph
- * search needs a long candidate list: on the labelled corpus (8.5k texts,
- * `npm run bench -- efsearch`) the HNSW scan keeps 0.567 of the exact top 10 at 40,
- * 0.908 at 600 and 0.971 at 700. Dense model embeddings keep ≥ 0.95 at 40.
- */
-export const defaultEfSearchFor = (embedder: string): number => (embedder === "local" ? 700 : 40)
+/** What the store knows of its embedder when choosing defaults (its `exactSearch`, src/ports/Embedder.ts). */
+export interface EmbedderHint {
+  readonly exactSearch?: boolean | undefined
+}
 
 /**
- * The vector index when MEMORY_INDEX is not set, by embedder: HNSW for a model's dense
- * embeddings; none (exact search) for the local hashing embedder. Graph search fails on
- * its sparse vectors as the table grows: at 100k records of real text the HNSW scan keeps
- * 0.44–0.50 of the exact top 10 at every ef_search from 100 to 700 (0.97 at 700 on 8.5k),
- * so an index would cost every write and lose half the nearest records
- * (bench/PERFORMANCE.md, "The local embedder at 100k records").
+ * The vector index when MEMORY_INDEX is not set (or a store is built without settings):
+ * HNSW for a model's dense embeddings; none (exact search) for an embedder that declares
+ * `exactSearch`, the local hashing embedder. Graph search fails on its sparse vectors as the
+ * table grows: at 100k records of real text the HNSW scan keeps 0.44–0.50 of the exact top
+ * 10 at every ef_search from 100 to 700 (0.97 at 700 on 8.5k), so an index would cost every
+ * write and lose half the nearest records (bench/PERFORMANCE.md, "The local embedder at
+ * 100,000 records").
  */
-export const defaultIndexKindFor = (embedder: string): VectorIndex["_tag"] => (embedder === "local" ? "none" : "hnsw")
+export const defaultIndexKindFor = (embedder: EmbedderHint): VectorIndex["_tag"] => (embedder.exactSearch === true ? "none" : "hnsw")
 
-const embedderConfig = Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local"))
+/**
+ * ef_search when MEMORY_HNSW_EF_SEARCH is not set. With an index over the local hashing
+ * embedder's vectors (MEMORY_INDEX=hnsw), graph search needs a long candidate list: on the
+ * labelled corpus (8.5k texts, `npm run bench -- efsearch`) the HNSW scan keeps 0.567 of
+ * the exact top 10 at 40, 0.908 at 600 and 0.971 at 700. Dense model embeddings keep ≥ 0.95 at 40.
+ */
+export const defaultEfSearchFor = (embedder: EmbedderHint): number => (embedder.exactSearch === true ? 700 : 40)
 
-export const indexConfig: Config.Config<VectorIndex> = Config.all({
-  kind: Config.option(Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX")).pipe(
-    Config.zipWith(embedderConfig, (set, embedder) => Option.getOrElse(set, () => defaultIndexKindFor(embedder)))
-  ),
-  m: positiveInt("MEMORY_HNSW_M", 16),
-  efConstruction: positiveInt("MEMORY_HNSW_EF_CONSTRUCTION", DEFAULT_EF_CONSTRUCTION),
-  efSearch: optionalPositiveInt("MEMORY_HNSW_EF_SEARCH").pipe(
-    Config.zipWith(embedderConfig, (set, embedder) => Option.getOrElse(set, () => defaultEfSearchFor(embedder)))
-  ),
-  lists: optionalPositiveInt("MEMORY_IVFFLAT_LISTS"),
-  probes: optionalPositiveInt("MEMORY_IVFFLAT_PROBES")
-}).pipe(
-  Config.map(({ efConstruction, efSearch, kind, lists, m, probes }): VectorIndex => {
-    switch (kind) {
-      case "hnsw":
-        return { _tag: "hnsw", m, efConstruction, efSearch }
-      case "ivfflat":
-        return { _tag: "ivfflat", lists: Option.getOrUndefined(lists), probes: Option.getOrUndefined(probes) }
-      case "none":
-        return { _tag: "none" }
-    }
-  })
+/** The settings of a store built without any: the defaults, with the index its embedder wants. */
+export const defaultSettingsFor = (embedder: EmbedderHint): SqlStoreSettings =>
+  defaultIndexKindFor(embedder) === "none" ? { ...defaultSettings, index: { _tag: "none" } } : defaultSettings
+
+/**
+ * The settings of a store built without any, from the Embedder in context (the memory stack
+ * builds its store beside its embedder): a library user who composes the local embedder with a
+ * store gets exact search, as the server does. No embedder in context: the defaults (HNSW).
+ */
+export const settingsFromEmbedder: Effect.Effect<SqlStoreSettings> = Effect.map(
+  Effect.serviceOption(Embedder),
+  (embedder) => defaultSettingsFor(Option.getOrElse(embedder, () => ({})))
 )
 
-export const settingsConfig: Config.Config<SqlStoreSettings> = Config.all({
+export const indexConfigFor = (embedder: EmbedderHint): Config.Config<VectorIndex> =>
+  Config.all({
+    kind: Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX").pipe(Config.withDefault(defaultIndexKindFor(embedder))),
+    m: positiveInt("MEMORY_HNSW_M", 16),
+    efConstruction: positiveInt("MEMORY_HNSW_EF_CONSTRUCTION", DEFAULT_EF_CONSTRUCTION),
+    efSearch: positiveInt("MEMORY_HNSW_EF_SEARCH", defaultEfSearchFor(embedder)),
+    lists: optionalPositiveInt("MEMORY_IVFFLAT_LISTS"),
+    probes: optionalPositiveInt("MEMORY_IVFFLAT_PROBES")
+  }).pipe(
+    Config.map(({ efConstruction, efSearch, kind, lists, m, probes }): VectorIndex => {
+      switch (kind) {
+        case "hnsw":
+          return { _tag: "hnsw", m, efConstruction, efSearch }
+        case "ivfflat":
+          return { _tag: "ivfflat", lists: Option.getOrUndefined(lists), probes: Option.getOrUndefined(probes) }
+        case "none":
+          return { _tag: "none" }
+      }
+    })
+  )
+
+/** The store settings from the environment; the index's defaults follow the embedder. */
+export const settingsConfigFor = (embedder: EmbedderHint): Config.Config<SqlStoreSettings> => Config.all({
   vectorType: Config.literal("vector", "halfvec")("MEMORY_VECTOR_TYPE").pipe(Config.withDefault("vector" as const)),
-  index: indexConfig,
+  index: indexConfigFor(embedder),
   indexBuildMemory: Config.string("MEMORY_INDEX_BUILD_MEMORY").pipe(
     Config.validate({ message: "must be auto or an amount such as 512MB or 2GB", validation: (v) => v === "auto" || MEMORY_AMOUNT.test(v) }),
     Config.withDefault("auto")
