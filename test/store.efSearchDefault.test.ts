@@ -43,6 +43,20 @@ describe("the index from the environment (the server)", () => {
     }))
 })
 
+describe("config(dimensions) without the store context", () => {
+  it.effect("follows the embedder MEMORY_EMBEDDER names: exact search for local (the default), HNSW for openai", () =>
+    Effect.gen(function*() {
+      const kind = (env: Record<string, string>) =>
+        PgliteStore.config(64).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+          Effect.map((options) => options.settings?.index._tag)
+        )
+      expect(yield* kind({})).toBe("none")
+      expect(yield* kind({ MEMORY_EMBEDDER: "openai" })).toBe("hnsw")
+      expect(yield* kind({ MEMORY_EMBEDDER: "openai", MEMORY_INDEX: "none" })).toBe("none")
+    }))
+})
+
 /** The vector indexes of a memory stack composed in code, the store left without settings. */
 const indexesComposedWith = (embedder: EmbedderService) =>
   Effect.gen(function*() {

@@ -66,6 +66,15 @@ describe("pglite", () => {
       yield* searchesAtWidth(store, 2048)
     }), 60_000)
 
+  it.scoped("a wide vector table made without an index, opened with one: refused, saying it can be searched exactly", () =>
+    Effect.gen(function*() {
+      const { client } = yield* PgliteClient.make({ dataDir: "memory://" })
+      yield* PgliteStore.makeWith(client, { dimensions: 2048, settings: { ...defaultSettings, index: { _tag: "none" } } })
+      const error = yield* Effect.flip(PgliteStore.makeWith(client, { dimensions: 2048, settings: defaultSettings }))
+      expect(error.message).toContain("memories.embedding is vector(2048), made without a vector index")
+      expect(error.message).toContain("searched exactly (MEMORY_INDEX=none)")
+    }), 60_000)
+
   it.effect("MEMORY_DIMENSIONS=4096 with an index refuses to start, in one line naming the settings to change", () =>
     Effect.gen(function*() {
       const line = yield* Layer.build(AgentMemory.layerConfig()).pipe(

@@ -72,8 +72,8 @@ export const makeWith = (client: SqlClient.SqlClient, options: Omit<PgliteStoreO
 
 export const layer = (options: PgliteStoreOptions) => Layer.scoped(MemoryStore, make(options))
 
-/** From the environment; `embedder` (the store context) sets the index's defaults. */
-export const config = (dimensions: number, embedder: EmbedderHint = {}): Config.Config<PgliteStoreOptions> =>
+/** From the environment; the index's defaults follow `embedder` (the store context), else MEMORY_EMBEDDER. */
+export const config = (dimensions: number, embedder?: EmbedderHint): Config.Config<PgliteStoreOptions> =>
   Config.all({
     dataDir: Config.string("MEMORY_DATA_DIR").pipe(Config.withDefault(DEFAULT_DATA_DIR)),
     dimensions: Config.succeed(dimensions),

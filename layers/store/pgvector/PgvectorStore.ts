@@ -217,8 +217,8 @@ export const replicasConfig: Config.Config<ReadonlyArray<Redacted.Redacted>> = C
   )
 )
 
-/** From the environment; `embedder` (the store context) sets the index's defaults. */
-export const config = (dimensions: number, embedder: EmbedderHint = {}): Config.Config<PgvectorStoreOptions> =>
+/** From the environment; the index's defaults follow `embedder` (the store context), else MEMORY_EMBEDDER. */
+export const config = (dimensions: number, embedder?: EmbedderHint): Config.Config<PgvectorStoreOptions> =>
   Config.all({
     url: Config.redacted("DATABASE_URL"),
     dimensions: Config.succeed(dimensions),

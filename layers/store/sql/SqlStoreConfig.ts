@@ -121,8 +121,7 @@ export const indexConfigFor = (embedder: EmbedderHint): Config.Config<VectorInde
     })
   )
 
-/** The store settings from the environment; the index's defaults follow the embedder. */
-export const settingsConfigFor = (embedder: EmbedderHint): Config.Config<SqlStoreSettings> => Config.all({
+const settingsWith = (embedder: EmbedderHint): Config.Config<SqlStoreSettings> => Config.all({
   vectorType: Config.literal("vector", "halfvec")("MEMORY_VECTOR_TYPE").pipe(Config.withDefault("vector" as const)),
   index: indexConfigFor(embedder),
   indexBuildMemory: Config.string("MEMORY_INDEX_BUILD_MEMORY").pipe(
@@ -136,3 +135,19 @@ export const settingsConfigFor = (embedder: EmbedderHint): Config.Config<SqlStor
     )
   )
 })
+
+/** Without a hint, the embedder MEMORY_EMBEDDER names: the built-in `local` searches exactly. */
+const hintFromEnvironment: Config.Config<EmbedderHint> = Config.map(
+  Config.string("MEMORY_EMBEDDER").pipe(Config.withDefault("local")),
+  (name) => ({ exactSearch: name === "local" })
+)
+
+/**
+ * The store settings from the environment. The index's defaults follow the embedder: the
+ * hint given (a store plugin's context), else the embedder MEMORY_EMBEDDER names.
+ */
+export const settingsConfigFor = (embedder?: EmbedderHint): Config.Config<SqlStoreSettings> =>
+  embedder !== undefined
+    ? settingsWith(embedder)
+    : Config.zipWith(hintFromEnvironment, Config.all([settingsWith({ exactSearch: true }), settingsWith({})]), (hint, [exact, indexed]) =>
+      hint.exactSearch === true ? exact : indexed)

@@ -47,6 +47,8 @@ const statsTrigger = (name: string, docDelta: string, termDelta: string, dropsTe
 const lexemes = (table: string, column = "content_tsv") =>
   `SELECT r.namespace, u.term FROM ${table} r, unnest(tsvector_to_array(r.${column})) AS u(term)`
 
+// 0006 was taken by a commit that never landed (the vector's storage, now SqlSchema's start-up
+// step): databases it ran on would skip a new 0006, so the next migration is 0007.
 export const migrations = (options: { readonly dimensions: number; readonly vectorType: VectorType }) => ({
   "0001_memories": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
