@@ -58,23 +58,28 @@ describe("which vectors are kept in the row", () => {
 })
 
 describe("pglite", () => {
-  it.scoped("1024 dimensions: vector and text stay in the row, nothing goes to TOAST", () =>
+  const open = (dimensions: number) =>
     Effect.gen(function*() {
       const { client } = yield* PgliteClient.make({ dataDir: "memory://" })
-      const store = yield* PgliteStore.makeWith(client, { dimensions: 1024 })
+      const store = yield* PgliteStore.makeWith(client, { dimensions })
+      const read = Effect.map(client.unsafe<Storage>(storage), ([row]) => row!)
+      return { store, read }
+    })
+
+  it.scoped("1024 dimensions: vector and text stay in the row, nothing goes to TOAST", () =>
+    Effect.gen(function*() {
+      const { read, store } = yield* open(1024)
       yield* storesAndFinds(store, 1024)
-      const [row] = yield* client.unsafe<Storage>(storage)
-      expect(row).toEqual({ ...INLINE, toast_bytes: 0 })
+      expect(yield* read).toEqual({ ...INLINE, toast_bytes: 0 })
     }), 60_000)
 
   it.scoped("4000 dimensions (halfvec) keep pgvector's out-of-line storage and still store", () =>
     Effect.gen(function*() {
-      const { client } = yield* PgliteClient.make({ dataDir: "memory://" })
-      const store = yield* PgliteStore.makeWith(client, { dimensions: 4000 })
+      const { read, store } = yield* open(4000)
       yield* storesAndFinds(store, 4000)
-      const [row] = yield* client.unsafe<Storage>(storage)
-      expect(row!.storage).toBe("e")
-      expect(row!.toast_bytes).toBeGreaterThan(0)
+      const row = yield* read
+      expect(row.storage).toBe("e")
+      expect(row.toast_bytes).toBeGreaterThan(0)
     }), 60_000)
 
   it.scoped("an upgraded table: set at start-up; rows stored before keep their TOAST, rows after are inline", () =>

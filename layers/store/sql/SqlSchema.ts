@@ -128,13 +128,13 @@ export const migrate = (options: SchemaOptions) =>
     // Above 2000 dimensions the type follows the index (VectorStorage.fit), not the user: a table
     // made as halfvec for an index keeps it when the index is none (the local embedder's
     // default since), and is searched as halfvec.
-    const chosenByWidth = options.dimensions > INDEXABLE_WIDTH.vector && stored === "halfvec"
-    if (stored === "vector" && options.settings.vectorType === "halfvec" && options.dimensions > INDEXABLE_WIDTH.vector) {
+    const wide = options.dimensions > INDEXABLE_WIDTH.vector
+    if (wide && stored === "vector" && options.settings.vectorType === "halfvec") {
       return yield* new StoreUnavailable({
         message: `memories.embedding is vector(${options.dimensions}), made without a vector index; pgvector indexes vector up to ${INDEXABLE_WIDTH.vector} dimensions, so this table can be searched exactly (MEMORY_INDEX=none) or made again for ${options.settings.index._tag}`
       })
     }
-    if (stored !== options.settings.vectorType && !chosenByWidth) {
+    if (stored !== options.settings.vectorType && !(wide && stored === "halfvec")) {
       return yield* new StoreUnavailable({
         message: `memories.embedding is stored as ${stored} but MEMORY_VECTOR_TYPE=${options.settings.vectorType}; keep ${stored} or start a new table`
       })

@@ -100,19 +100,21 @@ export const settingsFromEmbedder: Effect.Effect<SqlStoreSettings> = Effect.map(
   (embedder) => defaultSettingsFor(Option.getOrElse(embedder, () => ({})))
 )
 
-export const indexConfigFor = (embedder: EmbedderHint): Config.Config<VectorIndex> =>
+/** The index from the environment; where MEMORY_INDEX or MEMORY_HNSW_EF_SEARCH is not set, `embedder`'s defaults. */
+const indexConfigWith = (embedder: Config.Config<EmbedderHint>): Config.Config<VectorIndex> =>
   Config.all({
-    kind: Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX").pipe(Config.withDefault(defaultIndexKindFor(embedder))),
+    embedder,
+    kind: Config.option(Config.literal("hnsw", "ivfflat", "none")("MEMORY_INDEX")),
     m: positiveInt("MEMORY_HNSW_M", 16),
     efConstruction: positiveInt("MEMORY_HNSW_EF_CONSTRUCTION", DEFAULT_EF_CONSTRUCTION),
-    efSearch: positiveInt("MEMORY_HNSW_EF_SEARCH", defaultEfSearchFor(embedder)),
+    efSearch: optionalPositiveInt("MEMORY_HNSW_EF_SEARCH"),
     lists: optionalPositiveInt("MEMORY_IVFFLAT_LISTS"),
     probes: optionalPositiveInt("MEMORY_IVFFLAT_PROBES")
   }).pipe(
-    Config.map(({ efConstruction, efSearch, kind, lists, m, probes }): VectorIndex => {
-      switch (kind) {
+    Config.map(({ efConstruction, efSearch, embedder, kind, lists, m, probes }): VectorIndex => {
+      switch (Option.getOrElse(kind, () => defaultIndexKindFor(embedder))) {
         case "hnsw":
-          return { _tag: "hnsw", m, efConstruction, efSearch }
+          return { _tag: "hnsw", m, efConstruction, efSearch: Option.getOrElse(efSearch, () => defaultEfSearchFor(embedder)) }
         case "ivfflat":
           return { _tag: "ivfflat", lists: Option.getOrUndefined(lists), probes: Option.getOrUndefined(probes) }
         case "none":
@@ -121,9 +123,11 @@ export const indexConfigFor = (embedder: EmbedderHint): Config.Config<VectorInde
     })
   )
 
-const settingsWith = (embedder: EmbedderHint): Config.Config<SqlStoreSettings> => Config.all({
+export const indexConfigFor = (embedder: EmbedderHint): Config.Config<VectorIndex> => indexConfigWith(Config.succeed(embedder))
+
+const settingsWith = (embedder: Config.Config<EmbedderHint>): Config.Config<SqlStoreSettings> => Config.all({
   vectorType: Config.literal("vector", "halfvec")("MEMORY_VECTOR_TYPE").pipe(Config.withDefault("vector" as const)),
-  index: indexConfigFor(embedder),
+  index: indexConfigWith(embedder),
   indexBuildMemory: Config.string("MEMORY_INDEX_BUILD_MEMORY").pipe(
     Config.validate({ message: "must be auto or an amount such as 512MB or 2GB", validation: (v) => v === "auto" || MEMORY_AMOUNT.test(v) }),
     Config.withDefault("auto")
@@ -147,7 +151,4 @@ const hintFromEnvironment: Config.Config<EmbedderHint> = Config.map(
  * hint given (a store plugin's context), else the embedder MEMORY_EMBEDDER names.
  */
 export const settingsConfigFor = (embedder?: EmbedderHint): Config.Config<SqlStoreSettings> =>
-  embedder !== undefined
-    ? settingsWith(embedder)
-    : Config.zipWith(hintFromEnvironment, Config.all([settingsWith({ exactSearch: true }), settingsWith({})]), (hint, [exact, indexed]) =>
-      hint.exactSearch === true ? exact : indexed)
+  settingsWith(embedder === undefined ? hintFromEnvironment : Config.succeed(embedder))
