@@ -218,6 +218,21 @@ export const make = (options: TieredCacheOptions) =>
     }
 
     const embeddings: MemoryCacheService["embeddings"] = {
+      peek: (key) => {
+        // As getMany: without an L1 for embeddings, the L2 is not asked either.
+        if (!l1.enabled("embeddings")) {
+          counters.embeddings.misses++
+          return null
+        }
+        const vector = l1.get<{ vector: Float32Array; bytes: number }>("embeddings", key)?.vector
+        if (vector !== undefined) {
+          counters.embeddings.hits++
+          return vector
+        }
+        if (l2) return undefined
+        counters.embeddings.misses++
+        return null
+      },
       getMany: (keys) =>
         Effect.gen(function*() {
           if (!l1.enabled("embeddings")) {

@@ -14,15 +14,17 @@ export const make = (inner: EmbedderService, cache: MemoryCacheService): Embedde
   const keyOf = (text: string) => `${inner.model}:${inner.dimensions}:${sha256(text, "base64url")}`
   const flights = new SingleFlight()
 
+  const embedMissing = (key: string, text: string) =>
+    flights.run(key, Effect.tap(inner.embed(text), (vector) => cache.embeddings.setMany([[key, vector]])))
+
   const embed: EmbedderService["embed"] = (text) =>
-    Effect.gen(function*() {
+    Effect.suspend(() => {
       const key = keyOf(text)
-      const [cached] = yield* cache.embeddings.getMany([key])
-      if (cached) return cached
-      return yield* flights.run(
-        key,
-        Effect.tap(inner.embed(text), (vector) => cache.embeddings.setMany([[key, vector]]))
-      )
+      // The in-process answer without an Effect of its own; the L2 only through getMany.
+      const local = cache.embeddings.peek?.(key)
+      if (local === null) return embedMissing(key, text)
+      if (local !== undefined) return Effect.succeed(local)
+      return Effect.flatMap(cache.embeddings.getMany([key]), ([cached]) => (cached ? Effect.succeed(cached) : embedMissing(key, text)))
     })
 
   const embedMany: EmbedderService["embedMany"] = (texts) =>

@@ -6,7 +6,7 @@
  * records are unreachable, so a cached answer is never one a write made wrong.
  * An expiry sweeper runs as a scoped fiber beside it.
  */
-import { Effect, Option, Schedule, type Stream } from "effect"
+import { Effect, Exit, Option, Schedule, type Stream } from "effect"
 import { ContextResponse, type ContextRequest } from "../domain/Context.ts"
 import { DocumentResult, type DocumentRequest, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from "../domain/Document.ts"
 import { KeyNotFound, MemoryNotFound } from "../domain/errors.ts"
@@ -27,7 +27,7 @@ import { trusted } from "../domain/trusted.ts"
 import { Embedder } from "../ports/Embedder.ts"
 import { MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type ScoredRecord } from "../ports/MemoryStore.ts"
-import { inSpan } from "../observability/inSpan.ts"
+import * as HandSpan from "../observability/handSpan.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import { SearchStats } from "../observability/SearchStats.ts"
 import { randomUUID } from "node:crypto"
@@ -159,31 +159,26 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
      * that decides the answer). Hybrid fuses a wider vector and keyword list. Answers the hits and
      * the first expiry among every record that went into them.
      */
-    const runSearch = (plan: SearchPlan) =>
-      Effect.gen(function*() {
-        const { k, minScore, query } = plan
-        const base = { ...plan.selector, k }
-        const vector = (limit: number, floor: number) =>
-          Effect.flatMap(embedder.embed(query), (embedding) => store.search({ ...base, k: limit, embedding, minScore: floor }))
-        const keyword = (limit: number) => store.keywordSearch({ ...base, k: limit, text: query })
-        switch (plan.mode) {
-          case "vector": {
-            const v = yield* vector(k, Math.max(minScore, VECTOR_FLOOR))
-            return { hits: v, validUntil: firstExpiry([v]) }
-          }
-          case "keyword": {
-            const t = yield* keyword(k)
-            return { hits: t.filter((h) => h.score >= minScore), validUntil: firstExpiry([t]) }
-          }
-          case "hybrid": {
-            // Each list's depth and the fusion were chosen on the labelled set (src/memory/fusion.ts).
-            const depth = Math.min(200, Math.max(k, HYBRID_DEPTH))
-            const [v, t] = yield* Effect.all([vector(depth, VECTOR_FLOOR), keyword(depth)], { concurrency: 2 })
-            const hits = fuse(v, t).filter((h) => h.score >= minScore).slice(0, k)
-            return { hits, validUntil: firstExpiry([v, t]) }
-          }
+    const runSearch = (plan: SearchPlan) => {
+      const { k, minScore, query } = plan
+      const base = { ...plan.selector, k }
+      const vector = (limit: number, floor: number) =>
+        Effect.flatMap(embedder.embed(query), (embedding) => store.search({ ...base, k: limit, embedding, minScore: floor }))
+      // The commonest search, without a generator around it.
+      if (plan.mode === "vector") return Effect.map(vector(k, Math.max(minScore, VECTOR_FLOOR)), (v) => ({ hits: v, validUntil: firstExpiry([v]) }))
+      const keyword = (limit: number) => store.keywordSearch({ ...base, k: limit, text: query })
+      return Effect.gen(function*() {
+        if (plan.mode === "keyword") {
+          const t = yield* keyword(k)
+          return { hits: t.filter((h) => h.score >= minScore), validUntil: firstExpiry([t]) }
         }
+        // Hybrid: each list's depth and the fusion were chosen on the labelled set (src/memory/fusion.ts).
+        const depth = Math.min(200, Math.max(k, HYBRID_DEPTH))
+        const [v, t] = yield* Effect.all([vector(depth, VECTOR_FLOOR), keyword(depth)], { concurrency: 2 })
+        const hits = fuse(v, t).filter((h) => h.score >= minScore).slice(0, k)
+        return { hits, validUntil: firstExpiry([v, t]) }
       })
+    }
 
     /**
      * Retrieval, then the optional stages over a deeper candidate list: the reranker (its
@@ -201,38 +196,42 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       })
     }
 
-    // The hottest path: a plain function with one span, its attributes set directly on it
-    // and no call-site stack capture (Effect.fn and annotateCurrentSpan cost more per call).
+    // The hottest path: one span made and ended by hand (handSpan), its statistics counted when it
+    // ends, and no call-site stack capture (Effect.fn, useSpan and observe cost more per call).
+    type SearchFailure = Effect.Effect.Error<ReturnType<typeof rankedSearch>>
     const computed = (plan: SearchPlan, key: string, attributes: Record<string, unknown>, started: number) =>
-      inSpan("Memory.search", attributes, (span) =>
-        stats.observe(
-          Effect.suspend(() => {
-            const compute = Effect.map(rankedSearch(plan), ({ hits, validUntil }) => ({ hits: hits.map(toHit), validUntil }))
-            // The cache never answers past validUntil: an answer holding a record that has expired is computed again.
-            return Effect.map(cache.searches.getOrCompute(plan.selector.namespace, key, compute), ({ hit, value: { hits } }) => {
-              span.attribute("memory.cache_hit", hit)
-              span.attribute("memory.results", hits.length)
-              return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
-            })
-          }),
-          plan.mode
-        ))
+      Effect.withFiberRuntime<SearchResponse, SearchFailure>((fiber) => {
+        const span = HandSpan.start(fiber, "Memory.search", attributes)
+        const compute = Effect.map(rankedSearch(plan), ({ hits, validUntil }) => ({ hits: hits.map(toHit), validUntil }))
+        // The cache never answers past validUntil: an answer holding a record that has expired is computed again.
+        const answer = Effect.map(cache.searches.getOrCompute(plan.selector.namespace, key, compute), ({ hit, value: { hits } }) => {
+          span?.attribute("memory.cache_hit", hit)
+          span?.attribute("memory.results", hits.length)
+          return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
+        })
+        return Effect.onExit(span === undefined ? answer : Effect.withParentSpan(answer, span), (exit) => {
+          HandSpan.end(fiber, span, exit)
+          stats.recordEnded(fiber, plan.mode, exit, performance.now() - started)
+          return Effect.void
+        })
+      })
 
     /**
      * A hit in the in-process cache: answered synchronously from the hits built when it was
-     * computed, in its own span, counted as `observe` counts it (no fiber of its own, no
+     * computed, in its own span, counted as a computed search is (no fiber of its own, no
      * child spans, no FiberRef copies).
      */
     const answered = (plan: SearchPlan, hits: ReadonlyArray<SearchHit>, attributes: Record<string, unknown>, started: number) =>
-      Effect.useSpan("Memory.search", {
-        attributes: { ...attributes, "memory.cache_hit": true, "memory.results": hits.length },
-        captureStackTrace: false
-      }, () =>
-        Effect.withFiberRuntime<SearchResponse>((fiber) => {
-          const tookMs = performance.now() - started
-          stats.recordAnswered(fiber, plan.mode, true, tookMs)
-          return Effect.succeed(new SearchResponse({ hits, cached: true, tookMs }, true))
-        }))
+      Effect.withFiberRuntime<SearchResponse>((fiber) => {
+        const span = HandSpan.start(fiber, "Memory.search", attributes)
+        span?.attribute("memory.cache_hit", true)
+        span?.attribute("memory.results", hits.length)
+        const tookMs = performance.now() - started
+        stats.recordAnswered(fiber, plan.mode, true, tookMs)
+        const exit = Exit.succeed(new SearchResponse({ hits, cached: true, tookMs }, true))
+        HandSpan.end(fiber, span, exit)
+        return exit
+      })
 
     /** A search as planned, keyed, and looked up in the in-process cache (a hit counted there). */
     const looked = (request: SearchRequest) => {

@@ -6,7 +6,7 @@
  *
  * Apply them where the work happens, through the helpers below.
  */
-import { Array as Arr, Duration, Effect, Metric, MetricBoundaries, MetricLabel } from "effect"
+import { Array as Arr, Cause, Effect, Exit, FiberRef, Metric, MetricBoundaries, MetricLabel, Option } from "effect"
 import type { CacheName, CacheStats } from "../ports/MemoryCache.ts"
 
 /** Seconds, doubling from 0.25 ms to 16.4 s: a cached search and a slow cold one each land in a bucket of their own. */
@@ -74,6 +74,10 @@ const errorsBy = taggedOnce(errors, "operation", "tag")
 
 /** Counts one failure of `operation` under the error's `_tag`. */
 export const recordError = (operation: string, error: unknown) => Metric.increment(errorsBy(operation, errorTag(error)))
+
+/** The same, synchronously, with the fiber's metric labels: for a search ended by hand. */
+export const unsafeRecordError = (operation: string, error: unknown, labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  errorsBy(operation, errorTag(error)).unsafeUpdate(1, labels)
 
 /** Counts every failure of the effect under its `_tag`, and lets it through. */
 export const countErrors = (operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -166,13 +170,19 @@ const embeddingDurationBy = taggedOnce(embeddingDuration, "model")
 
 /** Meters one call to the embedding provider with `inputs` texts. */
 export const trackEmbedding = (model: string, inputs: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.gen(function*() {
-    yield* Metric.increment(embeddingRequestsBy(model))
-    yield* Metric.incrementBy(embeddingInputsBy(model), inputs)
-    return yield* self.pipe(
-      Metric.trackDurationWith(embeddingDurationBy(model), Duration.toSeconds),
-      Effect.tapError(() => Metric.increment(embeddingFailuresBy(model)))
-    )
+  // Updated by hand with the fiber's labels (as Metric.increment would): one Effect step, not five.
+  Effect.withFiberRuntime((fiber) => {
+    const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    embeddingRequestsBy(model).unsafeUpdate(1, labels)
+    embeddingInputsBy(model).unsafeUpdate(inputs, labels)
+    const started = performance.now()
+    return Effect.onExit(self, (exit) => {
+      embeddingDurationBy(model).unsafeUpdate((performance.now() - started) / 1000, labels)
+      if (Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause))) {
+        embeddingFailuresBy(model).unsafeUpdate(1, labels)
+      }
+      return Effect.void
+    })
   })
 
 // --- ingestion ----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
  * `observe` also records the search in the metrics, so one call at the search
  * site does both.
  */
-import { Effect, type Fiber, FiberRef, Option, Schema } from "effect"
+import { Cause, Effect, Exit, type Fiber, FiberRef, Option, Schema } from "effect"
 import { type CacheName, MemoryCache } from "../ports/MemoryCache.ts"
 import * as Metrics from "./Metrics.ts"
 import { PoolRegistry } from "./PoolRegistry.ts"
@@ -140,6 +140,31 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
     }
 
     /**
+     * A search that ended (its exit, and how long it took), counted here and in the metrics as
+     * `observe` counts it, synchronously: for a search whose span and statistics are kept by
+     * hand (Memory.search). An interruption is not counted, as `observe` does not count it.
+     */
+    const recordEnded = (
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      mode: string,
+      exit: Exit.Exit<{ readonly cached: boolean }, unknown>,
+      latencyMs: number
+    ) => {
+      if (fiber.getFiberRef(observing)) return
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      if (Exit.isSuccess(exit)) {
+        recordNow(latencyMs, { cached: exit.value.cached })
+        Metrics.unsafeRecordSearch(mode, exit.value.cached ? "hit" : "miss", latencyMs / 1000, labels)
+        return
+      }
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isNone(failure)) return
+      recordNow(latencyMs, { error: Metrics.errorTag(failure.value) })
+      Metrics.unsafeRecordSearch(mode, "error", latencyMs / 1000, labels)
+      Metrics.unsafeRecordError("search", failure.value, labels)
+    }
+
+    /**
      * Times a search (anything answering `{ cached }`) and records it here and in
      * the metrics: latency by mode and cache outcome, failures by error tag.
      */
@@ -216,6 +241,6 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
       }
     })
 
-    return { record, recordAnswered, observe, report } as const
+    return { record, recordAnswered, recordEnded, observe, report } as const
   })
 }) {}

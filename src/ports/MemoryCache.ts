@@ -58,6 +58,12 @@ export interface NamespacedCache<A> {
 }
 
 export interface EmbeddingCache {
+  /**
+   * One key, answered synchronously where the answer needs no I/O: its vector, or null when no
+   * tier holds it (both counted as getMany counts them); undefined when only getMany can tell
+   * (a shared L2 may hold it). Absent on a cache that cannot answer so.
+   */
+  readonly peek?: ((key: string) => Float32Array | null | undefined) | undefined
   /** One slot per key, undefined where nothing is cached. */
   readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
   readonly setMany: (entries: ReadonlyArray<readonly [key: string, vector: Float32Array]>) => Effect.Effect<void>

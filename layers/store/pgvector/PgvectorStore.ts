@@ -26,6 +26,7 @@ import { type EmbedderHint, settingsConfigFor, settingsFromEmbedder, type SqlSto
 import * as VectorStorage from "../sql/VectorStorage.ts"
 import * as CopyInsert from "./CopyInsert.ts"
 import * as PgPool from "./PgPool.ts"
+import * as DirectQuery from "./DirectQuery.ts"
 import * as ReplicaRouter from "./ReplicaRouter.ts"
 
 export interface PgvectorStoreOptions {
@@ -136,16 +137,22 @@ export const make = (options: PgvectorStoreOptions) =>
 
     // Phase 2: the serving pools, the primary's and one per replica (opened unverified: one that is down must not stop start-up).
     const sessionSettings = { ...searchPath, ...session }
-    const storeOver = (client: PgClient.PgClient) =>
+    const storeOver = (client: PgClient.PgClient, connections: PgPool.MeteredPool) =>
       SqlStore.make({
         provider: "pgvector",
         dimensions: options.dimensions,
         vectorType,
         encodeVector: vectorBinary,
+        runDirect: DirectQuery.runner(connections, {
+          "db.system.name": "postgresql",
+          "db.namespace": client.config.database ?? client.config.username ?? "postgres",
+          "server.address": client.config.host ?? "localhost",
+          "server.port": client.config.port ?? 5432
+        }),
         bulkInsert: options.insertVia === "values" ? undefined : CopyInsert.make({ dimensions: options.dimensions, vectorType })
       }).pipe(Effect.provideService(SqlClient.SqlClient, client))
     const primary = yield* meteredClient({ url: options.url, pool, sessionSettings, name: "primary" })
-    const primaryStore = yield* storeOver(primary.client)
+    const primaryStore = yield* storeOver(primary.client, primary.pool)
     const replicas = yield* Effect.forEach(options.replicas ?? [], (url, i) =>
       Effect.gen(function*() {
         const name = `replica-${i + 1}`
@@ -154,7 +161,7 @@ export const make = (options: PgvectorStoreOptions) =>
           name,
           url,
           pool: replicaPool,
-          store: yield* storeOver(client),
+          store: yield* storeOver(client, replicaPool),
           replayedLsn: lsnQuery(client, "pg_last_wal_replay_lsn")
         }
       }))

@@ -15,7 +15,8 @@ import type {
   MemoryStoreService,
   NewRecord,
   RecordSelector,
-  ScoredRecord
+  ScoredRecord,
+  VectorQuery
 } from "../../../src/ports/MemoryStore.ts"
 import * as Bm25 from "../Bm25.ts"
 import { compileFilter } from "./filterSql.ts"
@@ -35,10 +36,19 @@ export interface SqlStoreOptions {
    * rows as `INSERT … ON CONFLICT DO NOTHING` would, in batch order, and answers the
    * rows it inserted; None when it cannot run here (then the VALUES insert does).
    */
+  /**
+   * Sends one statement straight over a pooled connection, past the SQL client's statement layer
+   * (its compiler, transforms and span): the plain vector search, the
+   * hottest query. Left out, that search goes through the SQL client like every other statement.
+   */
+  readonly runDirect?: DirectRunner | undefined
   readonly bulkInsert?:
     | ((sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<Option.Option<ReadonlyArray<InsertedRow>>, SqlError.SqlError>)
     | undefined
 }
+
+/** Runs a statement text with its parameters on some connection; answers the rows. */
+export type DirectRunner = <Row>(text: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<Row>, SqlError.SqlError>
 
 /** What an insert answers of each row it inserted: enough to tell whose row it is. */
 export interface InsertedRow {
@@ -314,24 +324,45 @@ export const make = (options: SqlStoreOptions) =>
     }
 
     const prepared = sql.literal(PREPARED)
-    const search: MemoryStoreService["search"] = (query) =>
-      Effect.gen(function*() {
-        yield* checkWidth(query.embedding, "search")
-        const distance = sql`embedding <=> ${vectorParam(query.embedding)}`
-        const filtered = query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined ||
-          query.since !== undefined || query.until !== undefined
-        // The plain search has one text (k and the vector are parameters): prepared once per connection.
-        const rows = yield* sql<Row & { readonly score: number }>`${filtered ? sql.literal("") : prepared}SELECT ${columns},
+    const isFiltered = (query: VectorQuery) =>
+      query.filter !== undefined || query.tags !== undefined || query.kinds !== undefined || query.sessionId !== undefined ||
+      query.since !== undefined || query.until !== undefined
+    // The plain search has one text (k and the vector are parameters): prepared once per connection.
+    const searchStatement = (query: VectorQuery) => {
+      const distance = sql`embedding <=> ${vectorParam(query.embedding)}`
+      return sql<Row & { readonly score: number }>`${isFiltered(query) ? sql.literal("") : prepared}SELECT ${columns},
           1 - (${distance}) AS score FROM memories WHERE ${where(query)}
-          ORDER BY ${distance} LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
-        if (rows.length >= query.k || !filtered) return scored(rows, query.minScore)
+          ORDER BY ${distance} LIMIT ${query.k}`
+    }
+    // The plain search's text as the SQL client would send it, compiled once for the direct runner;
+    // its parameters are, in order, the vector, the namespace, the vector again and k.
+    const direct = options.runDirect === undefined ? undefined : {
+      run: options.runDirect,
+      text: searchStatement({ namespace: "", k: 1, embedding: new Float32Array(dimensions), minScore: 0 }).compile()[0]
+    }
+    const searchAttributes = (query: VectorQuery) => ({ "memory.namespace": query.namespace, "memory.k": query.k })
+
+    const search: MemoryStoreService["search"] = (query) => {
+      if (direct !== undefined && query.embedding.length === dimensions && !isFiltered(query)) {
+        const vector = options.encodeVector(query.embedding)
+        return direct.run<Row & { readonly score: number }>(direct.text, [vector, query.namespace, vector, query.k]).pipe(
+          Effect.mapBoth({ onFailure: failed("search failed"), onSuccess: (rows) => scored(rows, query.minScore) }),
+          span("search", searchAttributes(query))
+        )
+      }
+      return Effect.gen(function*() {
+        yield* checkWidth(query.embedding, "search")
+        const rows = yield* searchStatement(query).pipe(Effect.mapError(failed("search failed")))
+        if (rows.length >= query.k || !isFiltered(query)) return scored(rows, query.minScore)
         // A selective filter can exhaust the index scan before k rows pass it: an exact scan of
         // the filtered rows (the `+ 0` keeps the planner off the vector index) finds them all.
+        const distance = sql`embedding <=> ${vectorParam(query.embedding)}`
         const exact = yield* sql<Row & { readonly score: number }>`
           SELECT ${columns}, 1 - (${distance}) AS score FROM memories WHERE ${where(query)}
           ORDER BY (${distance}) + 0 LIMIT ${query.k}`.pipe(Effect.mapError(failed("search failed")))
         return scored(exact, query.minScore)
-      }).pipe(span("search", { "memory.namespace": query.namespace, "memory.k": query.k }))
+      }).pipe(span("search", searchAttributes(query)))
+    }
 
     /**
      * BM25 over the namespace's term statistics (kept by triggers, see
