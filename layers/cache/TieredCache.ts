@@ -175,14 +175,9 @@ export const make = (options: TieredCacheOptions) =>
         counters[name].hits++
         return local.value
       }
-      return {
-      peek,
-      getOrCompute: (namespace, key, compute) =>
+      /** The L1, the L2 (when there is one), else the computation under the current generation. */
+      const lookup = <E, R>(namespace: string, key: string, compute: Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
-          if (!l1.enabled(name)) {
-            counters[name].misses++
-            return { value: yield* compute, hit: false }
-          }
           const l1Key = `${namespace}\u0000${key}`
           const current = yield* currentTag(name, namespace, key)
           // No generation (Redis failed, or a write is running): nothing cached can be trusted, and nothing is stored.
@@ -214,6 +209,17 @@ export const make = (options: TieredCacheOptions) =>
           }
           return { value, hit: false }
         })
+      return {
+        peek,
+        getOrCompute: (namespace, key, compute) =>
+          Effect.suspend(() => {
+            // Nothing cached by this name: the computation alone, without the lookup's steps.
+            if (!l1.enabled(name)) {
+              counters[name].misses++
+              return Effect.map(compute, (value) => ({ value, hit: false }))
+            }
+            return lookup(namespace, key, compute)
+          })
       }
     }
 

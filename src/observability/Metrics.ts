@@ -29,7 +29,7 @@ export type CacheOutcome = "hit" | "miss" | "error"
  * one constant array, so an update is a cached lookup. Tag values must come from
  * a small set (modes, outcomes, models, error tags).
  */
-const taggedOnce = <T, I, O>(metric: Metric.Metric<T, I, O>, ...keys: ReadonlyArray<string>) => {
+export const taggedOnce = <T, I, O>(metric: Metric.Metric<T, I, O>, ...keys: ReadonlyArray<string>) => {
   const made = new Map<string, Metric.Metric<T, I, O>>()
   return (...values: ReadonlyArray<string>): Metric.Metric<T, I, O> => {
     const id = values.join("\u0000")

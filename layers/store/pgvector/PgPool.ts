@@ -82,22 +82,32 @@ export class MeteredPool extends Pg.Pool {
 
   constructor(config: Pg.PoolConfig, readonly poolName: string) {
     super(config)
+    // Tagged once (Metrics.taggedOnce): Metric.tagged would build and look up its key on every update.
     this.gauges = [
-      [Metric.tagged(Metrics.poolConnections, "pool", poolName), () => this.totalCount],
-      [Metric.tagged(Metrics.poolIdleConnections, "pool", poolName), () => this.idleCount],
-      [Metric.tagged(Metrics.poolWaitingRequests, "pool", poolName), () => this.waitingCount]
+      [Metrics.taggedOnce(Metrics.poolConnections, "pool")(poolName), () => this.totalCount],
+      [Metrics.taggedOnce(Metrics.poolIdleConnections, "pool")(poolName), () => this.idleCount],
+      [Metrics.taggedOnce(Metrics.poolWaitingRequests, "pool")(poolName), () => this.waitingCount]
     ]
-    this.acquireDuration = Metric.tagged(Metrics.poolAcquireDuration, "pool", poolName)
-    this.acquireFailures = Metric.tagged(Metrics.poolAcquireFailures, "pool", poolName)
-    this.upGauge = Metric.tagged(Metrics.poolUp, "pool", poolName)
+    this.acquireDuration = Metrics.taggedOnce(Metrics.poolAcquireDuration, "pool")(poolName)
+    this.acquireFailures = Metrics.taggedOnce(Metrics.poolAcquireFailures, "pool")(poolName)
+    this.upGauge = Metrics.taggedOnce(Metrics.poolUp, "pool")(poolName)
     this.upGauge.unsafeUpdate(1, [])
     // pg-pool emits before it moves the client between its lists: look once it has.
-    const later = () => queueMicrotask(() => this.refreshGauges())
+    const later = () => this.refreshGauges()
     this.on("acquire", later).on("release", later).on("remove", later).on("connect", later)
   }
 
+  private refreshPending = false
+  private gaugesCleared = false
+
+  /** Reads the pool's counts into its gauges in a microtask: once for all the events of a moment. */
   refreshGauges(): void {
-    for (const [gauge, read] of this.gauges) gauge.unsafeUpdate(read(), [])
+    if (this.refreshPending || this.gaugesCleared) return
+    this.refreshPending = true
+    queueMicrotask(() => {
+      this.refreshPending = false
+      for (const [gauge, read] of this.gauges) gauge.unsafeUpdate(read(), [])
+    })
   }
 
   /** False since the last checkout or probe failed, until one succeeds. */
@@ -158,6 +168,7 @@ export class MeteredPool extends Pg.Pool {
 
   /** Zeroes the gauges: a closed pool holds nothing. */
   clearGauges(): void {
+    this.gaugesCleared = true
     for (const [gauge] of this.gauges) gauge.unsafeUpdate(0, [])
     this.upGauge.unsafeUpdate(0, [])
   }

@@ -58,6 +58,11 @@ interface ReplicaState {
 const isUnavailable = <E extends { readonly _tag: string }>(error: E): error is Extract<E, StoreUnavailable> =>
   error._tag === "StoreUnavailable"
 
+// Tagged once each (see Metrics.taggedOnce): counted on every routed search.
+const storeReadsBy = Metrics.taggedOnce(Metrics.storeReads, "target", "reason")
+const replicaUpBy = Metrics.taggedOnce(Metrics.replicaUp, "replica")
+const replicaFallbacksBy = Metrics.taggedOnce(Metrics.replicaFallbacks, "replica")
+
 export const make = (options: ReplicaRouterOptions): Effect.Effect<ReplicaRouter> =>
   Effect.sync(() => {
     const { primary } = options
@@ -72,17 +77,16 @@ export const make = (options: ReplicaRouterOptions): Effect.Effect<ReplicaRouter
     // After a write whose position could not be read: every search to the primary until then.
     let primaryOnlyUntil = 0
 
-    for (const { replica } of states) Metric.tagged(Metrics.replicaUp, "replica", replica.name).unsafeUpdate(1, [])
+    for (const { replica } of states) replicaUpBy(replica.name).unsafeUpdate(1, [])
 
-    const countRead = (target: string, reason: string) =>
-      Metric.increment(Metric.tagged(Metric.tagged(Metrics.storeReads, "target", target), "reason", reason))
+    const countRead = (target: string, reason: string) => Metric.increment(storeReadsBy(target, reason))
 
     const markDown = (state: ReplicaState, error: StoreUnavailable) =>
       Effect.gen(function*() {
         const wasUp = state.downUntil <= Date.now()
         state.downUntil = Date.now() + retryAfterMs
-        yield* Metric.set(Metric.tagged(Metrics.replicaUp, "replica", state.replica.name), 0)
-        yield* Metric.increment(Metric.tagged(Metrics.replicaFallbacks, "replica", state.replica.name))
+        yield* Metric.set(replicaUpBy(state.replica.name), 0)
+        yield* Metric.increment(replicaFallbacksBy(state.replica.name))
         if (wasUp) {
           yield* Effect.logWarning(
             `read replica ${state.replica.name} failed (${error.message}); searches go to the primary for ${Duration.format(Duration.millis(retryAfterMs))}`
@@ -93,7 +97,7 @@ export const make = (options: ReplicaRouterOptions): Effect.Effect<ReplicaRouter
     const markUp = (state: ReplicaState) =>
       state.downUntil === 0 ? Effect.void : Effect.gen(function*() {
         state.downUntil = 0
-        yield* Metric.set(Metric.tagged(Metrics.replicaUp, "replica", state.replica.name), 1)
+        yield* Metric.set(replicaUpBy(state.replica.name), 1)
         yield* Effect.logInfo(`read replica ${state.replica.name} takes searches again`)
       })
 
@@ -180,8 +184,9 @@ export const make = (options: ReplicaRouterOptions): Effect.Effect<ReplicaRouter
       update: (namespace, id, patch) => afterWrite(primary.update(namespace, id, patch), () => [namespace]),
       delete: (namespace, id) => afterWrite(primary.delete(namespace, id), () => [namespace]),
       deleteWhere: (selector) => afterWrite(primary.deleteWhere(selector), () => [selector.namespace]),
-      search: (query) => route(query.namespace, (s) => s.search(query)),
-      keywordSearch: (query) => route(query.namespace, (s) => s.keywordSearch(query))
+      // Without replicas a search is the primary's, with nothing around it.
+      search: states.length === 0 ? primary.search : (query) => route(query.namespace, (s) => s.search(query)),
+      keywordSearch: states.length === 0 ? primary.keywordSearch : (query) => route(query.namespace, (s) => s.keywordSearch(query))
     }
 
     return {
