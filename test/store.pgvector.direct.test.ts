@@ -10,7 +10,7 @@ import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Option, Redacted, Tracer } from "effect"
+import { Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import Pg from "pg"
 import * as AgentMemory from "../layers/app.ts"
 import * as TieredCache from "../layers/cache/TieredCache.ts"
@@ -24,6 +24,7 @@ import { Memory } from "../src/memory/Memory.ts"
 import { Embedder, type EmbedderService } from "../src/ports/Embedder.ts"
 import { databaseUrl, freshSchema, postgresAvailable, query } from "./support/postgres.ts"
 import { DIMENSIONS, newNamespace, newRecord, unit } from "./support/records.ts"
+import { recordingTracer, type RecordedSpan } from "./support/recordingTracer.ts"
 
 const pool = { max: 2, min: 0, idleTimeout: Duration.seconds(10), connectTimeout: Duration.seconds(2), maxLifetime: Duration.minutes(5) }
 
@@ -39,51 +40,6 @@ const fixedEmbedder = (vectors: ReadonlyMap<string, Float32Array>): EmbedderServ
   embed: (text) => Effect.succeed(vectors.get(text) ?? unit(0)),
   embedMany: (texts) => Effect.succeed(texts.map((t) => vectors.get(t) ?? unit(0)))
 })
-
-/** A span as a tracer would keep it: enough to read its name, parent, kind, attributes and end. */
-class RecordedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId = Math.random().toString(16).slice(2)
-  readonly traceId: string
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Tracer.Span["context"],
-    readonly links: Array<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind
-  ) {
-    this.traceId = Option.match(parent, { onNone: () => Math.random().toString(16).slice(2), onSome: (p) => p.traceId })
-    this.status = { _tag: "Started", startTime }
-  }
-  attribute(key: string, value: unknown) {
-    this.attributes.set(key, value)
-  }
-  event() {}
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
-    this.links.push(...links)
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-}
-
-/** A tracer keeping every span it makes. */
-const recordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const span = new RecordedSpan(name, parent, context, [...links], startTime, kind)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 describe.skipIf(!postgresAvailable)("pgvector: the plain search sent directly", () => {
   it.scoped("answers the rows the SQL client's statement answers, in its order", () =>
