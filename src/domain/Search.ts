@@ -43,7 +43,7 @@ const SearchRequestFields = strict(Schema.Struct({
  * for every instance when a field is a transformation (since/until are ISO strings on the wire),
  * which cost ~100 µs a request, more than a search's own work around its SQL.
  */
-const checkSearchRequest = Schema.validateSync(Schema.typeSchema(SearchRequestFields))
+const checkSearchRequest = Schema.validateSync(Schema.typeSchema(SearchRequestFields).annotations({ identifier: "SearchRequest (Constructor)" }))
 
 export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(SearchRequestFields) {
   constructor(props: typeof SearchRequestFields.Type, options?: boolean | { readonly disableValidation?: boolean }) {
