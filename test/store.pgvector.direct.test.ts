@@ -41,6 +41,20 @@ const fixedEmbedder = (vectors: ReadonlyMap<string, Float32Array>): EmbedderServ
   embedMany: (texts) => Effect.succeed(texts.map((t) => vectors.get(t) ?? unit(0)))
 })
 
+/** A pool of the test server's and an @effect/sql-pg client over it (closed with the scope). */
+const sqlClient = (url: Redacted.Redacted, sessionSettings: Readonly<Record<string, string>>) =>
+  Effect.gen(function*() {
+    const connections = yield* PgPool.acquire({ url, pool, sessionSettings })
+    const client = yield* PgClient.fromPool({ acquire: Effect.succeed(connections) }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
+    return { connections, client }
+  })
+
+/** The pgvector provider's SqlStore over `client`, with the direct runner given or without one. */
+const sqlStore = (client: PgClient.PgClient, runDirect: SqlStore.DirectRunner | undefined) =>
+  SqlStore.make({ provider: "pgvector", dimensions: DIMENSIONS, vectorType: "vector", encodeVector: vectorBinary, runDirect }).pipe(
+    Effect.provideService(SqlClient.SqlClient, client)
+  )
+
 describe.skipIf(!postgresAvailable)("pgvector: the plain search sent directly", () => {
   it.scoped("answers the rows the SQL client's statement answers, in its order", () =>
     Effect.gen(function*() {
@@ -52,14 +66,9 @@ describe.skipIf(!postgresAvailable)("pgvector: the plain search sent directly", 
       const records = Array.from({ length: 40 }, (_, i) => newRecord({ content: `record ${i}`, namespace }, unit(i % DIMENSIONS, (i % 7) / 10)))
       yield* store.insert(records)
       // The same SqlStore over one pool, with and without the direct runner.
-      const connections = yield* PgPool.acquire({ url, pool, sessionSettings: { search_path: `${schema},public` } })
-      const client = yield* PgClient.fromPool({ acquire: Effect.succeed(connections) }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
-      const over = (runDirect: SqlStore.DirectRunner | undefined) =>
-        SqlStore.make({ provider: "pgvector", dimensions: DIMENSIONS, vectorType: "vector", encodeVector: vectorBinary, runDirect }).pipe(
-          Effect.provideService(SqlClient.SqlClient, client)
-        )
-      const viaClient = yield* over(undefined)
-      const direct = yield* over(DirectQuery.runner(connections, {}))
+      const { client, connections } = yield* sqlClient(url, { search_path: `${schema},public` })
+      const viaClient = yield* sqlStore(client, undefined)
+      const direct = yield* sqlStore(client, DirectQuery.runner(connections, {}))
       for (let q = 0; q < DIMENSIONS; q++) {
         for (const k of [1, 5, 40]) {
           const search = { namespace, k, embedding: unit(q, 0.3), minScore: 0 }
@@ -111,16 +120,13 @@ describe.skipIf(!postgresAvailable)("pgvector: the plain search sent directly", 
   it.scoped("a pool that cannot connect fails the search with StoreUnavailable", () =>
     Effect.gen(function*() {
       const url = yield* databaseUrl
-      const reachable = yield* PgPool.acquire({ url, pool, sessionSettings: {} })
-      const client = yield* PgClient.fromPool({ acquire: Effect.succeed(reachable) }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
+      const { client } = yield* sqlClient(url, {})
       const connections = new Pg.Pool({ host: "127.0.0.1", port: 1, connectionTimeoutMillis: 1000, max: 1 })
       yield* Effect.addFinalizer(() => Effect.promise(() => connections.end()))
       const run = DirectQuery.runner(connections, {})
       const exit = yield* Effect.exit(run("SELECT 1", []))
       expect(Exit.isFailure(exit)).toBe(true)
-      const store = yield* SqlStore.make({ provider: "pgvector", dimensions: DIMENSIONS, vectorType: "vector", encodeVector: vectorBinary, runDirect: run }).pipe(
-        Effect.provideService(SqlClient.SqlClient, client)
-      )
+      const store = yield* sqlStore(client, run)
       const failed = yield* Effect.flip(store.search({ namespace: "x", k: 3, embedding: unit(0), minScore: 0 }))
       expect(failed._tag).toBe("StoreUnavailable")
       expect(failed.message).toMatch(/^search failed: /)

@@ -46,7 +46,7 @@ const SearchRequestFields = strict(Schema.Struct({
 const checkSearchRequest = Schema.validateSync(Schema.typeSchema(SearchRequestFields).annotations({ identifier: "SearchRequest (Constructor)" }))
 
 export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(SearchRequestFields) {
-  constructor(props: typeof SearchRequestFields.Type, options?: boolean | { readonly disableValidation?: boolean }) {
+  constructor(props: typeof SearchRequestFields.Type, options?: Schema.MakeOptions) {
     const checked = options === true || (typeof options === "object" && options.disableValidation === true)
     super(checked ? props : checkSearchRequest(props), true)
   }

@@ -140,9 +140,10 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
     }
 
     /**
-     * A search that ended (its exit, and how long it took), counted here and in the metrics as
-     * `observe` counts it, synchronously: for a search whose span and statistics are kept by
-     * hand (Memory.search). An interruption is not counted, as `observe` does not count it.
+     * A search that ended (its exit, and how long it took), counted here and in the metrics,
+     * synchronously, unless an outer `observe` already times it: for a search whose span and
+     * statistics are kept by hand (Memory.search), and for `observe`. Only a typed failure is an
+     * error; an interruption or a defect is not counted.
      */
     const recordEnded = (
       fiber: Fiber.RuntimeFiber<unknown, unknown>,
@@ -150,15 +151,11 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
       exit: Exit.Exit<{ readonly cached: boolean }, unknown>,
       latencyMs: number
     ) => {
+      if (Exit.isSuccess(exit)) return recordAnswered(fiber, mode, exit.value.cached, latencyMs)
       if (fiber.getFiberRef(observing)) return
-      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      if (Exit.isSuccess(exit)) {
-        recordNow(latencyMs, { cached: exit.value.cached })
-        Metrics.unsafeRecordSearch(mode, exit.value.cached ? "hit" : "miss", latencyMs / 1000, labels)
-        return
-      }
       const failure = Cause.failureOption(exit.cause)
       if (Option.isNone(failure)) return
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
       recordNow(latencyMs, { error: Metrics.errorTag(failure.value) })
       Metrics.unsafeRecordSearch(mode, "error", latencyMs / 1000, labels)
       Metrics.unsafeRecordError("search", failure.value, labels)
@@ -171,28 +168,12 @@ export class SearchStats extends Effect.Service<SearchStats>()("agent-memory/Sea
     const observe = <A extends { readonly cached: boolean }, E, R>(search: Effect.Effect<A, E, R>, mode: string) =>
       Effect.flatMap(FiberRef.get(observing), (nested) => (nested ? search : timed(search, mode)))
 
+    // Counted when it ends, outside the `observing` mark the search itself runs under.
     const timed = <A extends { readonly cached: boolean }, E, R>(search: Effect.Effect<A, E, R>, mode: string) =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime<A, E, R>((fiber) => {
         const started = performance.now()
-        const elapsed = () => performance.now() - started
-        return search.pipe(
-          Effect.tap((response) => {
-            const ms = elapsed()
-            return Effect.zipRight(
-              record(ms, { cached: response.cached }),
-              Metrics.recordSearch(mode, response.cached ? "hit" : "miss", ms / 1000)
-            )
-          }),
-          Effect.tapError((error) => {
-            const ms = elapsed()
-            return Effect.all([
-              record(ms, { error: Metrics.errorTag(error) }),
-              Metrics.recordSearch(mode, "error", ms / 1000),
-              Metrics.recordError("search", error)
-            ], { discard: true })
-          }),
-          Effect.locally(observing, true)
-        )
+        return Effect.onExit(Effect.locally(search, observing, true), (exit) =>
+          Effect.sync(() => recordEnded(fiber, mode, exit, performance.now() - started)))
       })
 
     const poolReport = Effect.gen(function*() {

@@ -32,16 +32,16 @@ export interface SqlStoreOptions {
   /** How a vector travels as a parameter: binary for a server, text for PGlite. */
   readonly encodeVector: (vector: Float32Array) => unknown
   /**
+   * Sends one statement straight over a pooled connection, past the SQL client's statement layer
+   * (its compiler, transforms and span): the plain vector search, the hottest query. Left out,
+   * that search goes through the SQL client like every other statement.
+   */
+  readonly runDirect?: DirectRunner | undefined
+  /**
    * A faster batch write than the VALUES insert (a server's binary COPY): inserts the
    * rows as `INSERT … ON CONFLICT DO NOTHING` would, in batch order, and answers the
    * rows it inserted; None when it cannot run here (then the VALUES insert does).
    */
-  /**
-   * Sends one statement straight over a pooled connection, past the SQL client's statement layer
-   * (its compiler, transforms and span): the plain vector search, the
-   * hottest query. Left out, that search goes through the SQL client like every other statement.
-   */
-  readonly runDirect?: DirectRunner | undefined
   readonly bulkInsert?:
     | ((sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<Option.Option<ReadonlyArray<InsertedRow>>, SqlError.SqlError>)
     | undefined
