@@ -1,13 +1,14 @@
 /**
- * HTTP: POST /v1/search against the real server process (src/main.ts, as
- * `npm start` runs it, request logging and all) on loopback, driven by
- * autocannon from a process of its own. Two runs: every search a cache hit
- * (the queries asked once before), and every search a miss (search and
- * embedding caches off). The server answers the benchmark's queries with the
- * precomputed embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
+ * HTTP: POST /v1/search against the real server process (layers/main.ts, as
+ * `npm start` runs it) on loopback, driven by autocannon from a process of its
+ * own. Three runs: every search a cache hit (the queries asked once before),
+ * sharing both cores; the same with the server pinned to one core and autocannon
+ * to the other (`taskset`); and every search a miss (search and embedding caches
+ * off). The server answers the benchmark's queries with the precomputed
+ * embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -23,13 +24,16 @@ import type { Summary } from "./stats.ts"
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 export interface HttpFigure {
-  readonly run: "cache-hit" | "cache-miss"
+  /** cache-hit-pinned: the server on a core of its own (taskset), the load generator on another. */
+  readonly run: "cache-hit" | "cache-miss" | "cache-hit-pinned"
   readonly connections: number
   readonly seconds: number
   readonly requestsPerSecond: number
   readonly ok: number
   readonly failed: number
   readonly latency: Summary
+  /** The server process's CPU time (user + system) per answered request, when measured (pinned). */
+  readonly serverCpuUs?: number | undefined
 }
 
 interface LoadgenOutput {
@@ -42,12 +46,28 @@ interface LoadgenOutput {
   readonly latency: Summary
 }
 
-const loadgen = (dir: string, config: { readonly url: string; readonly connections: number; readonly duration: number; readonly bodies: ReadonlyArray<string> }) =>
+/** The server's core and the load generator's, for the pinned run (the figure is then the server's). */
+const SERVER_CORE = "1"
+const LOADGEN_CORE = "0"
+
+/** CPU seconds a process has used (Linux /proc: utime + stime, in USER_HZ, 100 on Linux). */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+const loadgen = (
+  dir: string,
+  config: { readonly url: string; readonly connections: number; readonly duration: number; readonly bodies: ReadonlyArray<string> },
+  cores?: string
+) =>
   new Promise<LoadgenOutput>((resolve, reject) => {
     autocannonEntry() // installs the bench's dependencies when missing
     const file = join(dir, `loadgen-${Date.now()}.json`)
     writeFileSync(file, JSON.stringify(config))
-    execFile(process.execPath, ["--import", "tsx", join(root, "bench/langchain/loadgen.ts"), file], { cwd: root, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    const node = [process.execPath, "--import", "tsx", join(root, "bench/langchain/loadgen.ts"), file]
+    const [command, ...args] = cores === undefined ? node : ["taskset", "-c", cores, ...node]
+    execFile(command!, args, { cwd: root, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`))
       resolve(JSON.parse(stdout) as LoadgenOutput)
     })
@@ -59,7 +79,8 @@ const withSearchServer = <A>(
   url: string,
   dir: string,
   caches: { readonly query: number; readonly embedding: number },
-  use: (base: string) => Promise<A>
+  use: (base: string, pid: number) => Promise<A>,
+  cores?: string
 ) =>
   withServer({
     MEMORY_STORE: "pgvector",
@@ -71,7 +92,7 @@ const withSearchServer = <A>(
     MEMORY_HNSW_EF_SEARCH: String(ctx.options.defaultEf),
     MEMORY_CACHE_QUERY_SIZE: String(caches.query),
     MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding)
-  }, use)
+  }, use, 60_000, cores)
 
 export const httpScenario = (ctx: BenchContext, url: string) =>
   Effect.promise(async () => {
@@ -81,10 +102,13 @@ export const httpScenario = (ctx: BenchContext, url: string) =>
       writeFileSync(join(dir, "vectors.json"), JSON.stringify(BenchEmbedderPlugin.encode(data.dims, data.queryTexts, data.queryVector)))
       const bodies = data.queryTexts.map((query) => JSON.stringify({ query, namespace: Stack.NAMESPACE, k: options.k }))
       const figures: Array<HttpFigure> = []
-      const run = async (name: HttpFigure["run"], base: string, requestBodies: ReadonlyArray<string>) => {
+      const run = async (name: HttpFigure["run"], base: string, requestBodies: ReadonlyArray<string>, pinned?: { readonly pid: number }) => {
         const common = { url: `${base}/v1/search`, connections: options.httpConnections, bodies: requestBodies }
-        await loadgen(dir, { ...common, duration: Math.max(1, Math.round(options.httpDuration / 4)) }) // warm-up
-        const out = await loadgen(dir, { ...common, duration: options.httpDuration })
+        const cores = pinned === undefined ? undefined : LOADGEN_CORE
+        await loadgen(dir, { ...common, duration: Math.max(1, Math.round(options.httpDuration / 4)) }, cores) // warm-up
+        const cpuBefore = pinned === undefined ? 0 : cpuSeconds(pinned.pid)
+        const out = await loadgen(dir, { ...common, duration: options.httpDuration }, cores)
+        const serverCpuUs = pinned === undefined ? undefined : ((cpuSeconds(pinned.pid) - cpuBefore) * 1e6) / Math.max(1, out.ok)
         const figure: HttpFigure = {
           run: name,
           connections: options.httpConnections,
@@ -92,18 +116,27 @@ export const httpScenario = (ctx: BenchContext, url: string) =>
           requestsPerSecond: out.requestsPerSecond,
           ok: out.ok,
           failed: out.non2xx + out.errors + out.timeouts,
-          latency: out.latency
+          latency: out.latency,
+          serverCpuUs
         }
         figures.push(figure)
-        log(`  ${name.padEnd(10)} ${options.httpConnections} connections  ${Math.round(figure.requestsPerSecond).toLocaleString("en-US").padStart(6)} req/s  p50 ${figure.latency.p50Ms.toFixed(2)} ms  p99 ${figure.latency.p99Ms.toFixed(2)} ms  (${figure.failed} failed)`)
+        log(`  ${name.padEnd(16)} ${options.httpConnections} connections  ${Math.round(figure.requestsPerSecond).toLocaleString("en-US").padStart(6)} req/s  p50 ${figure.latency.p50Ms.toFixed(2)} ms  p99 ${figure.latency.p99Ms.toFixed(2)} ms  (${figure.failed} failed)${serverCpuUs === undefined ? "" : `  server CPU ${Math.round(serverCpuUs)} µs a request`}`)
       }
-      log(`http: POST /v1/search on loopback, the server process (src/main.ts) vs autocannon (${options.httpConnections} connections, ${options.httpDuration} s)`)
+      log(`http: POST /v1/search on loopback, the server process (layers/main.ts) vs autocannon (${options.httpConnections} connections, ${options.httpDuration} s)`)
       // Hits: a working set of queries, each asked once before the measurement.
       const hot = bodies.slice(0, Math.min(100, bodies.length))
-      await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+      const warm = async (base: string) => {
         for (const body of hot) await fetch(`${base}/v1/search`, { method: "POST", headers: { "content-type": "application/json" }, body })
+      }
+      await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+        await warm(base)
         await run("cache-hit", base, hot)
       })
+      // The same, with the server on a core of its own and autocannon on the other (issue 14's figure).
+      await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base, pid) => {
+        await warm(base)
+        await run("cache-hit-pinned", base, hot, { pid })
+      }, SERVER_CORE)
       await withSearchServer(ctx, url, dir, { query: 0, embedding: 0 }, (base) => run("cache-miss", base, bodies))
       return figures
     } finally {

@@ -67,10 +67,11 @@ export const goals = (r: Results): ReadonlyArray<Goal> => {
   if (r.cache) {
     out.push({ goal: "a search-cache hit against a miss (mean cost)", target: "≥ 100× cheaper", measured: `${r.cache.ratio.toFixed(0)}×`, met: r.cache.ratio >= 100 })
   }
-  const hit = r.http?.find((h) => h.run === "cache-hit")
+  // The goal's figure is the server's own: pinned to a core, autocannon on the other (when measured).
+  const hit = r.http?.find((h) => h.run === "cache-hit-pinned") ?? r.http?.find((h) => h.run === "cache-hit")
   if (hit) {
     out.push({
-      goal: "HTTP POST /v1/search, cache hits",
+      goal: `HTTP POST /v1/search, cache hits${hit.run === "cache-hit-pinned" ? " (the server on a core of its own)" : ""}`,
       target: "≥ 5,000 req/s, p99 < 10 ms",
       measured: `${n0(hit.requestsPerSecond)} req/s, p99 ${ms(hit.latency.p99Ms)}`,
       met: hit.requestsPerSecond >= 5000 && hit.latency.p99Ms < 10 && hit.failed === 0
@@ -168,9 +169,19 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
   }
   if (r.http) {
     out.push({
-      title: "HTTP: POST /v1/search on loopback (server process vs autocannon, same 2 cores)",
-      headers: ["run", "connections", "req/s", "p50", "p95", "p99", "failed"],
-      rows: r.http.map((h) => [h.run, String(h.connections), n0(h.requestsPerSecond), ms(h.latency.p50Ms), ms(h.latency.p95Ms), ms(h.latency.p99Ms), String(h.failed)])
+      title: "HTTP: POST /v1/search on loopback (server process vs autocannon; pinned: server on core 1, autocannon on core 0)",
+      headers: ["run", "cores", "connections", "req/s", "p50", "p95", "p99", "server CPU a request", "failed"],
+      rows: r.http.map((h) => [
+        h.run,
+        h.run === "cache-hit-pinned" ? "1 + 1" : "2 shared",
+        String(h.connections),
+        n0(h.requestsPerSecond),
+        ms(h.latency.p50Ms),
+        ms(h.latency.p95Ms),
+        ms(h.latency.p99Ms),
+        h.serverCpuUs === undefined ? "—" : `${n0(h.serverCpuUs)} µs`,
+        String(h.failed)
+      ])
     })
   }
   if (r.pglite) {

@@ -44,11 +44,20 @@ export const stop = (child: ChildProcess, graceMs = 5000) =>
  * Starts the server (layers/main.ts, the process `npm start` runs) on a free
  * loopback port with `env` as its whole configuration (nothing of this
  * process's environment leaks in but PATH and HOME), waits until it is ready,
- * runs `use` with its base URL, and stops it.
+ * runs `use` with its base URL (and its pid), and stops it.
  */
-export const withServer = async <A>(env: Readonly<Record<string, string>>, use: (base: string) => Promise<A>, readyTimeoutMs = 60_000): Promise<A> => {
+export const withServer = async <A>(
+  env: Readonly<Record<string, string>>,
+  use: (base: string, pid: number) => Promise<A>,
+  readyTimeoutMs = 60_000,
+  /** CPUs to pin the server to (`taskset -c`), e.g. "1"; unpinned when undefined. */
+  cores?: string | undefined
+): Promise<A> => {
   const port = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "layers/main.ts"], {
+  const node = [process.execPath, "--import", "tsx", "layers/main.ts"]
+  // taskset execs node: the child's pid is the server's.
+  const [command, ...args] = cores === undefined ? node : ["taskset", "-c", cores, ...node]
+  const child = spawn(command!, args, {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", HOST: "127.0.0.1", PORT: String(port), ...env }
@@ -60,7 +69,7 @@ export const withServer = async <A>(env: Readonly<Record<string, string>>, use: 
     await waitReady(base, child, readyTimeoutMs).catch((e: Error) => {
       throw new Error(`${e.message}\n${stderr}`)
     })
-    return await use(base)
+    return await use(base, child.pid!)
   } finally {
     await stop(child)
   }

@@ -1,6 +1,6 @@
 /**
  * What every agent-memory process runs under: MEMORY_CONFIG's file beneath the
- * environment, telemetry (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set),
+ * environment, telemetry (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; no spans made without it),
  * Node's platform services, and a failed start reported in one line (exit 1).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -18,7 +18,7 @@ export interface ProcessOptions {
 export const runMain = <E>(program: Effect.Effect<unknown, E, NodeContext.NodeContext>, options: ProcessOptions): void =>
   program.pipe(
     // Built before the program, so the program's spans and metrics are exported (and flushed at exit).
-    Effect.provide(Telemetry.layerConfig()),
+    Effect.provide(Telemetry.processLayerConfig()),
     // First of all: MEMORY_CONFIG's file under the environment, for telemetry and everything else.
     Effect.provide(ConfigFile.layer),
     Effect.catchAll((error: unknown) => {

@@ -191,6 +191,36 @@ describe("the search fast path", () => {
       expect(fastStats.caches.searches).toEqual(slowStats.caches.searches)
     }), 60_000)
 
+  it.scopedLive("a body seen before is searched in the namespace of the key that sends it", () =>
+    Effect.gen(function*() {
+      let fastAnswers = 0
+      const fast = yield* startServer(true, () => void fastAnswers++)
+      const slow = yield* startServer(false, () => {})
+      const both = sameAnswer(fast, slow)
+      yield* both({ ...json(ACME, { content: "acme's otter ate the clams", namespace: "acme" }), path: "/v1/memories" })
+      yield* both({ ...json(OTHER, { content: "other's otter slept all day", namespace: "other" }), path: "/v1/memories" })
+      // The same bytes from both keys: no namespace named, so each key's only namespace.
+      const body = { query: "what did the otter do", k: 1 }
+      const content = (answer: Answer) => JSON.parse(answer.body).hits[0]?.content
+      expect(content(yield* both(json(ACME, body)))).toBe("acme's otter ate the clams") // miss
+      expect(content(yield* both(json(ACME, body)))).toBe("acme's otter ate the clams") // hit
+      expect(fastAnswers).toBe(1)
+      // Decoded and planned for acme before; for the other key it is the other namespace, a miss there.
+      const otherMiss = yield* both(json(OTHER, body))
+      expect([content(otherMiss), JSON.parse(otherMiss.body).cached]).toEqual(["other's otter slept all day", false])
+      expect(fastAnswers).toBe(1)
+      for (const [key, expected] of [[OTHER, "other's otter slept all day"], [ACME, "acme's otter ate the clams"], [OTHER, "other's otter slept all day"]]) {
+        const hit = yield* both(json(key, body))
+        expect([content(hit), JSON.parse(hit.body).cached]).toEqual([expected, true])
+      }
+      expect(fastAnswers).toBe(4)
+      // A write to acme: its next answer is computed again, the other namespace's is still a hit.
+      yield* both({ ...json(ACME, { content: "acme's otter did nothing at all", namespace: "acme" }), path: "/v1/memories" })
+      expect(JSON.parse((yield* both(json(ACME, body))).body).cached).toBe(false)
+      expect(JSON.parse((yield* both(json(OTHER, body))).body).cached).toBe(true)
+      expect(fastAnswers).toBe(5)
+    }), 60_000)
+
   it.scopedLive("without an API keys file, a hit with or without an Authorization header is answered alike", () =>
     Effect.gen(function*() {
       let fastAnswers = 0

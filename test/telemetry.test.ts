@@ -203,5 +203,35 @@ describe("telemetry", () => {
         const native = yield* Effect.tracer
         expect(tracer).toBe(native)
       }))
+
+    // With the tracer off, Effect.withSpan makes Effect's no-op span (spanId "noop"): nothing is recorded or exported.
+    const spanMadeUnder = (telemetry: Layer.Layer<never, unknown>, env: Record<string, string>) =>
+      Effect.currentSpan.pipe(
+        Effect.withSpan("Memory.search"),
+        Effect.map((span) => span.spanId !== "noop"),
+        Effect.provide(telemetry),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+      )
+
+    it.effect("a process without a traces target makes no spans; the library layer leaves an application's tracer on", () =>
+      Effect.gen(function*() {
+        // First: the tracer flag a layer sets stays set on the fiber it was provided on.
+        expect(yield* spanMadeUnder(Telemetry.layerConfig(), {})).toBe(true)
+        expect(yield* spanMadeUnder(Telemetry.processLayerConfig(), {})).toBe(false)
+      }))
+
+    it.effect("a process exporting metrics but not spans makes no spans", () =>
+      Effect.gen(function*() {
+        const receiver = yield* makeOtlpReceiver
+        const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_EXPORTER: "none" }
+        expect(yield* spanMadeUnder(Telemetry.processLayerConfig(), env)).toBe(false)
+      }).pipe(Effect.scoped))
+
+    it.effect("a process with a traces target makes its spans", () =>
+      Effect.gen(function*() {
+        const receiver = yield* makeOtlpReceiver
+        const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRICS_EXPORTER: "none", OTEL_BSP_SCHEDULE_DELAY: "50" }
+        expect(yield* spanMadeUnder(Telemetry.processLayerConfig(), env)).toBe(true)
+      }).pipe(Effect.scoped))
   })
 })

@@ -38,15 +38,25 @@ const pattern = (path: string) =>
   new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\/:[A-Za-z_]+/g, "/[^/]+")}/?$`)
 
 /** Every route the server answers: the API's endpoints and the documentation pages. */
-const routes: ReadonlyArray<Route> = [
+const endpoints: ReadonlyArray<{ readonly method: string; readonly path: string }> = [
   ...Object.values(Api.groups as unknown as Record<string, HttpApiGroup.HttpApiGroup.AnyWithProps>).flatMap((group) =>
-    Object.values(group.endpoints).map((endpoint) => ({ method: endpoint.method, pattern: pattern(endpoint.path) }))
+    Object.values(group.endpoints).map((endpoint) => ({ method: endpoint.method, path: endpoint.path as string }))
   ),
-  { method: "GET", pattern: pattern("/openapi.json") },
-  { method: "GET", pattern: pattern("/docs") },
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" },
   // MCP's Streamable HTTP transport (src/mcp/McpHttp.ts), stateless: POST only.
-  { method: "POST", pattern: pattern("/mcp") }
+  { method: "POST", path: "/mcp" }
 ]
+
+const routes: ReadonlyArray<Route> = endpoints.map(({ method, path }) => ({ method, pattern: pattern(path) }))
+
+/**
+ * The routes matching each path without parameters (`/v1/search`), found by the same patterns
+ * once: the commonest requests skip the path check and the match over every route.
+ */
+const staticMatches: ReadonlyMap<string, ReadonlyArray<Route>> = new Map(
+  endpoints.filter(({ path }) => !path.includes("/:")).map(({ path }) => [path, routes.filter((route) => route.pattern.test(path))])
+)
 
 export const refusal = (
   _tag: string,
@@ -103,12 +113,16 @@ export const check = (request: EdgeRequest, settings: EdgeSettingsShape): HttpSe
   if (origin !== undefined && !settings.corsOrigins.has(origin.toLowerCase()) && !sameOrigin(origin, host)) {
     return refusal("Forbidden", `requests from origin ${JSON.stringify(origin)} are refused (allow it in MEMORY_CORS_ORIGINS)`, 403)
   }
-  const path = request.url.split("?")[0]!
-  // The router answers these with an empty 404 of its own, before any middleware could shape it.
-  if (!validPath(path)) {
-    return refusal("InvalidInput", "the path is not valid: each segment is at most 256 characters of percent-encoded UTF-8", 400)
+  const queryAt = request.url.indexOf("?")
+  const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt)
+  let matching = staticMatches.get(path)
+  if (matching === undefined) {
+    // The router answers these with an empty 404 of its own, before any middleware could shape it.
+    if (!validPath(path)) {
+      return refusal("InvalidInput", "the path is not valid: each segment is at most 256 characters of percent-encoded UTF-8", 400)
+    }
+    matching = routes.filter((route) => route.pattern.test(path))
   }
-  const matching = routes.filter((route) => route.pattern.test(path))
   if (matching.length === 0) return refusal("NotFound", `no route ${JSON.stringify(path)}`, 404)
   if (!matching.some((route) => route.method === request.method)) {
     const allowed = [...new Set(matching.map((route) => route.method))]
@@ -128,7 +142,7 @@ export const check = (request: EdgeRequest, settings: EdgeSettingsShape): HttpSe
       )
     }
     // The namespace (and every other input) of a JSON route is in its body, never in the query.
-    const query = [...new URLSearchParams(request.url.split("?")[1] ?? "").keys()]
+    const query = queryAt < 0 ? [] : [...new URLSearchParams(request.url.slice(queryAt + 1)).keys()]
     if (!batch && query.length > 0) {
       return refusal(
         "InvalidInput",

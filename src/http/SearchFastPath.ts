@@ -2,7 +2,7 @@
  * POST /v1/search answered from the in-process cache without the Effect HTTP stack (router,
  * middleware, a fiber per request): that stack costs ~30× the hit itself. Node's request comes
  * here first; every decision is made by the functions the Effect path calls (Edge.check,
- * ApiKeys.tenantOf, decideNamespace, decodeJsonBody, Memory.searchIfCached, searchResponseBody),
+ * ApiKeys.tenantOf, decideNamespace, decodeJsonBody, Memory.cachedSearch, searchResponseBody),
  * and whatever this path cannot answer with certainty goes on, unchanged, to the Effect app:
  * another route, a refusal of any kind, a browser (an Origin: CORS), a traced caller
  * (the HTTP span), a body that is chunked, empty or invalid, a cache miss, a shutdown begun.
@@ -11,9 +11,10 @@
  */
 import { type IncomingMessage, Server, type ServerResponse } from "node:http"
 import { Readable } from "node:stream"
-import { Effect, Either, Exit, Runtime } from "effect"
+import { Effect, Either, type Fiber, Runtime } from "effect"
+import { LRUCache } from "lru-cache"
 import { SearchRequest } from "../domain/Search.ts"
-import { Memory } from "../memory/Memory.ts"
+import { Memory, type PlannedSearch } from "../memory/Memory.ts"
 import { ApiKeys, BEARER_PREFIX } from "./Auth.ts"
 import { Drain } from "./Drain.ts"
 import * as Edge from "./Edge.ts"
@@ -58,30 +59,60 @@ export interface FastPathOptions {
   readonly onAnswer?: (() => void) | undefined
 }
 
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/** Bodies up to this size are remembered (a repeated search is a repeated body), this many of them. */
+const SEEN_BODY_BYTES = 4096
+const SEEN_BODIES = 1024
+
+/** A body decoded before, and the search its namespace last decided (a plan is per namespace). */
+interface SeenBody {
+  readonly payload: SearchRequest
+  planned: PlannedSearch | undefined
+}
+
 export const make = (options: FastPathOptions) =>
   Effect.gen(function*() {
     const memory = yield* Memory
     const settings = yield* EdgeSettings
     const drain = yield* Drain
     const keys = yield* ApiKeys
-    const searchIfCached = memory.searchIfCached
-    if (options.enabled === false || options.logRequests || searchIfCached === undefined) return undefined
-    const runSync = Runtime.runSyncExit(yield* Effect.runtime<never>())
+    const cachedSearch = memory.cachedSearch
+    if (options.enabled === false || options.logRequests || cachedSearch === undefined) return undefined
+    // A fiber of this runtime, done: its tracer, parent span and metric labels are those each answer
+    // would have had in a fiber of its own (Runtime.runSync), without starting one per request.
+    const fiber = Runtime.runSync(yield* Effect.runtime<never>())(Effect.withFiberRuntime<AnyFiber>((f) => Effect.succeed(f)))
     const decode = decodeJsonBody(SearchRequest)
+    // Decoding and planning are pure functions of the bytes (and the namespace): a body seen
+    // before is not decoded or planned again. Only bodies that decoded are kept.
+    const seen = new LRUCache<string, SeenBody>({ max: SEEN_BODIES })
+
+    const decoded = (bytes: Buffer): SeenBody | undefined => {
+      const text = bytes.length <= SEEN_BODY_BYTES ? bytes.toString("latin1") : undefined
+      const known = text === undefined ? undefined : seen.get(text)
+      if (known !== undefined) return known
+      const payload = decode(bytes)
+      if (Either.isLeft(payload)) return undefined
+      const body: SeenBody = { payload: payload.right, planned: undefined }
+      if (text !== undefined) seen.set(text, body)
+      return body
+    }
 
     /** The body's answer, or undefined when the Effect app must decide. */
-    const answer = (headers: IncomingMessage["headers"], bytes: Uint8Array): string | undefined => {
+    const answer = (headers: IncomingMessage["headers"], bytes: Buffer): string | undefined => {
       if (drain.draining()) return undefined
       const tenant = keys.tenantOf((headers.authorization ?? "").slice(BEARER_PREFIX.length))
       if (tenant === undefined) return undefined
-      const payload = decode(bytes)
-      if (Either.isLeft(payload)) return undefined
-      const namespace = decideNamespace(tenant, payload.right.namespace)
+      const body = decoded(bytes)
+      if (body === undefined) return undefined
+      const namespace = decideNamespace(tenant, body.payload.namespace)
       if (Either.isLeft(namespace)) return undefined
-      const hit = searchIfCached({ ...payload.right, namespace: namespace.right })
-      if (hit === undefined) return undefined
-      const exit = runSync(hit)
-      return Exit.isSuccess(exit) ? searchResponseBody(exit.value) : undefined
+      let planned = body.planned
+      if (planned === undefined || planned.plan.selector.namespace !== namespace.right) {
+        planned = body.planned = cachedSearch.plan({ ...body.payload, namespace: namespace.right })
+      }
+      const hit = cachedSearch.answer(planned, fiber)
+      return hit === undefined ? undefined : searchResponseBody(hit)
     }
 
     const fastPath: FastPath = (request, response, next) => {

@@ -6,7 +6,7 @@
  * records are unreachable, so a cached answer is never one a write made wrong.
  * An expiry sweeper runs as a scoped fiber beside it.
  */
-import { Effect, Exit, Option, Schedule, type Stream } from "effect"
+import { Effect, Exit, type Fiber, Option, Schedule, type Stream } from "effect"
 import { ContextResponse, type ContextRequest } from "../domain/Context.ts"
 import { DocumentResult, type DocumentRequest, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from "../domain/Document.ts"
 import { KeyNotFound, MemoryNotFound } from "../domain/errors.ts"
@@ -57,6 +57,15 @@ import { Reranker } from "../ports/Reranker.ts"
  * embedder's vectors (0.01: −0.014 nDCG@10 on the labelled set; bench/PERFORMANCE.md).
  */
 export const VECTOR_FLOOR = 1e-6
+
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/** A search decided once (Memory.cachedSearch.plan): its plan, its cache key, its span's attributes. */
+export interface PlannedSearch {
+  readonly plan: SearchPlan
+  readonly key: string
+  readonly attributes: Record<string, unknown>
+}
 
 const live = (expiresAt: Date | null, now: number) => expiresAt === null || expiresAt.getTime() > now
 
@@ -217,49 +226,63 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       })
 
     /**
-     * A hit in the in-process cache: answered synchronously from the hits built when it was
-     * computed, in its own span, counted as a computed search is (no fiber of its own, no
-     * child spans, no FiberRef copies).
+     * A hit in the in-process cache, answered now from the hits built when it was computed, in
+     * its own span, counted as a computed search is: `fiber` gives the tracer, the parent span
+     * and the metric labels (no fiber of its own, no child spans, no FiberRef copies).
      */
-    const answered = (plan: SearchPlan, hits: ReadonlyArray<SearchHit>, attributes: Record<string, unknown>, started: number) =>
-      Effect.withFiberRuntime<SearchResponse>((fiber) => {
-        const span = HandSpan.start(fiber, "Memory.search", attributes)
-        span?.attribute("memory.cache_hit", true)
-        span?.attribute("memory.results", hits.length)
-        const tookMs = performance.now() - started
-        stats.recordAnswered(fiber, plan.mode, true, tookMs)
-        const exit = Exit.succeed(new SearchResponse({ hits, cached: true, tookMs }, true))
-        HandSpan.end(fiber, span, exit)
-        return exit
-      })
+    const answerNow = (
+      fiber: AnyFiber,
+      plan: SearchPlan,
+      hits: ReadonlyArray<SearchHit>,
+      attributes: Record<string, unknown>,
+      started: number
+    ): SearchResponse => {
+      const span = HandSpan.start(fiber, "Memory.search", attributes)
+      span?.attribute("memory.cache_hit", true)
+      span?.attribute("memory.results", hits.length)
+      const tookMs = performance.now() - started
+      stats.recordAnswered(fiber, plan.mode, true, tookMs)
+      const response = new SearchResponse({ hits, cached: true, tookMs }, true)
+      HandSpan.end(fiber, span, Exit.succeed(response))
+      return response
+    }
 
-    /** A search as planned, keyed, and looked up in the in-process cache (a hit counted there). */
-    const looked = (request: SearchRequest) => {
-      const started = performance.now()
+    const answered = (plan: SearchPlan, hits: ReadonlyArray<SearchHit>, attributes: Record<string, unknown>, started: number) =>
+      Effect.withFiberRuntime<SearchResponse>((fiber) => Exit.succeed(answerNow(fiber, plan, hits, attributes, started)))
+
+    /** What a search is (its plan), its cache key and its span's attributes: all of it decided by the request. */
+    const decided = (request: SearchRequest): PlannedSearch => {
       const plan = planSearch(request, embedder, reranker)
-      const key = searchKey(plan)
-      const attributes = { "memory.namespace": plan.selector.namespace, "memory.k": plan.k, "memory.mode": plan.mode, "memory.store": store.provider }
-      return { started, plan, key, attributes, found: cache.searches.peek?.(plan.selector.namespace, key) }
+      return {
+        plan,
+        key: searchKey(plan),
+        attributes: { "memory.namespace": plan.selector.namespace, "memory.k": plan.k, "memory.mode": plan.mode, "memory.store": store.provider }
+      }
     }
 
     const search = (request: SearchRequest) =>
       Effect.suspend((): ReturnType<typeof computed> => {
-        const { attributes, found, key, plan, started } = looked(request)
+        const started = performance.now()
+        const { attributes, key, plan } = decided(request)
+        const found = cache.searches.peek?.(plan.selector.namespace, key)
         return found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
       })
 
     /**
-     * The answer of `search` when the in-process cache holds it (an Effect that completes
-     * synchronously, span and statistics included), else undefined and nothing counted: for
-     * callers that answer hits without a fiber of their own (the HTTP fast path). Undefined
-     * when the cache cannot tell a hit without I/O (a Redis L2 holds the generation).
+     * `search`'s answer when the in-process cache holds it, synchronously (span and statistics
+     * included), else undefined and nothing counted: for callers that answer hits without a
+     * fiber of their own (the HTTP fast path, which keeps a request's plan for the next time the
+     * same body comes). Undefined when the cache cannot tell a hit without I/O (a Redis L2 holds
+     * the generation).
      */
-    const searchIfCached = cache.searches.peek === undefined
-      ? undefined
-      : (request: SearchRequest): Effect.Effect<SearchResponse> | undefined => {
-        const { attributes, found, plan, started } = looked(request)
-        return found === undefined ? undefined : answered(plan, found.hits, attributes, started)
+    const cachedSearch = cache.searches.peek === undefined ? undefined : {
+      plan: decided,
+      answer: (planned: PlannedSearch, fiber: AnyFiber): SearchResponse | undefined => {
+        const started = performance.now()
+        const found = cache.searches.peek!(planned.plan.selector.namespace, planned.key)
+        return found === undefined ? undefined : answerNow(fiber, planned.plan, found.hits, planned.attributes, started)
       }
+    }
 
     const get = Effect.fn("Memory.get")(function*(id: string, namespace: string = DEFAULT_NAMESPACE) {
       const { value } = yield* cache.records.getOrCompute(namespace, id, store.get(namespace, id))
@@ -450,7 +473,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       storeMany: <E>(items: Stream.Stream<IngestItem, E>, defaults?: IngestDefaults) =>
         Metrics.countErrors("storeMany")(storeMany(items, defaults)),
       search,
-      searchIfCached,
+      cachedSearch,
       get: counted("get", get),
       update: counted("update", update),
       delete: counted("delete", remove),
