@@ -275,11 +275,12 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
      * same body comes). Undefined when the cache cannot tell a hit without I/O (a Redis L2 holds
      * the generation).
      */
-    const cachedSearch = cache.searches.peek === undefined ? undefined : {
+    const peek = cache.searches.peek
+    const cachedSearch = peek === undefined ? undefined : {
       plan: decided,
       answer: (planned: PlannedSearch, fiber: AnyFiber): SearchResponse | undefined => {
         const started = performance.now()
-        const found = cache.searches.peek!(planned.plan.selector.namespace, planned.key)
+        const found = peek(planned.plan.selector.namespace, planned.key)
         return found === undefined ? undefined : answerNow(fiber, planned.plan, found.hits, planned.attributes, started)
       }
     }
