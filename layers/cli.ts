@@ -3,6 +3,7 @@
  * over the same stack and server layers as `npm start`, with telemetry, so every
  * command's spans are exported like the server's.
  */
+import "./v8Flags.ts"
 import { ValidationError } from "@effect/cli"
 import { CommandExecutor } from "@effect/platform"
 import { Effect, Layer, LogLevel } from "effect"
