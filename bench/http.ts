@@ -8,7 +8,7 @@
  * embedder, loaded as a plugin (BenchEmbedderPlugin.ts).
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -17,7 +17,7 @@ import * as BenchEmbedderPlugin from "./BenchEmbedderPlugin.ts"
 import type { BenchContext } from "./context.ts"
 import { searchSchema } from "./ingest.ts"
 import { autocannonEntry } from "./langchain/peers.ts"
-import { withServer } from "./serverProcess.ts"
+import { cpuSeconds, pinnedTo, withServer } from "./serverProcess.ts"
 import * as Stack from "./stack.ts"
 import type { Summary } from "./stats.ts"
 
@@ -50,12 +50,6 @@ interface LoadgenOutput {
 const SERVER_CORE = "1"
 const LOADGEN_CORE = "0"
 
-/** CPU seconds a process has used (Linux /proc: utime + stime, in USER_HZ, 100 on Linux). */
-const cpuSeconds = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
 const loadgen = (
   dir: string,
   config: { readonly url: string; readonly connections: number; readonly duration: number; readonly bodies: ReadonlyArray<string> },
@@ -65,9 +59,8 @@ const loadgen = (
     autocannonEntry() // installs the bench's dependencies when missing
     const file = join(dir, `loadgen-${Date.now()}.json`)
     writeFileSync(file, JSON.stringify(config))
-    const node = [process.execPath, "--import", "tsx", join(root, "bench/langchain/loadgen.ts"), file]
-    const [command, ...args] = cores === undefined ? node : ["taskset", "-c", cores, ...node]
-    execFile(command!, args, { cwd: root, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    const [command, ...args] = pinnedTo(cores, [process.execPath, "--import", "tsx", join(root, "bench/langchain/loadgen.ts"), file])
+    execFile(command, args, { cwd: root, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`))
       resolve(JSON.parse(stdout) as LoadgenOutput)
     })

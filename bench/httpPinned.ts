@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ensureInstalled } from "./langchain/peers.ts"
-import { freePort, stop, waitReady } from "./serverProcess.ts"
+import { cpuSeconds, freePort, pinnedTo, stop, waitReady } from "./serverProcess.ts"
 
 const here = fileURLToPath(new URL("..", import.meta.url))
 const arg = (name: string, fallback: string) => {
@@ -32,11 +32,6 @@ const loadgenCores = arg("loadgen-cores", "0")
 const workers = arg("workers", "")
 const profileDir = arg("cpu-prof", "")
 
-/** CPU seconds used so far by a process and its threads (Linux /proc; taskset execs node, so the pid is the server's). */
-const cpuSeconds = (pid: number): number => {
-  const ticks = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(ticks[11]) + Number(ticks[12])) / 100 // utime + stime, in USER_HZ (100 on Linux)
-}
 /** With workers: the primary and every child process it forked. */
 const treeCpuSeconds = (pid: number): number => {
   let total = cpuSeconds(pid)
@@ -62,7 +57,8 @@ const loadgen = (dir: string, bodies: ReadonlyArray<string>, url: string, durati
   new Promise<{ requestsPerSecond: number; ok: number; non2xx: number; errors: number; latency: { p50Ms: number; p99Ms: number } }>((done, fail) => {
     const file = join(dir, `loadgen-${duration}-${Date.now()}.json`)
     writeFileSync(file, JSON.stringify({ url, connections, duration, bodies }))
-    execFile("taskset", ["-c", loadgenCores, process.execPath, "--import", "tsx", join(here, "bench/langchain/loadgen.ts"), file], { cwd: here, maxBuffer: 1 << 24 }, (error, stdout, stderr) =>
+    const [command, ...args] = pinnedTo(loadgenCores, [process.execPath, "--import", "tsx", join(here, "bench/langchain/loadgen.ts"), file])
+    execFile(command, args, { cwd: here, maxBuffer: 1 << 24 }, (error, stdout, stderr) =>
       error ? fail(new Error(stderr || error.message)) : done(JSON.parse(stdout)))
   })
 
@@ -70,15 +66,14 @@ ensureInstalled()
 const dir = mkdtempSync(join(tmpdir(), "agent-memory-http-pinned-"))
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
-const child = spawn("taskset", [
-  "-c",
-  serverCores,
+const [command, ...args] = pinnedTo(serverCores, [
   process.execPath,
   ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
   "--import",
   "tsx",
   "layers/main.ts"
-], {
+])
+const child = spawn(command, args, {
   cwd: root,
   stdio: ["ignore", "ignore", "pipe"],
   env: {

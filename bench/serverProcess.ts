@@ -1,5 +1,6 @@
 /** A benchmark's server process: a free port, readiness, a stop that ends it for sure, and all three around a piece of work. */
 import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
@@ -14,6 +15,16 @@ export const freePort = () =>
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
     })
   })
+
+/** CPU seconds a process has used so far (Linux /proc: utime + stime, in USER_HZ, 100 on Linux). */
+export const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** A command line run on the given CPUs (`taskset -c`, which execs it: the pid is the command's), or as it is. */
+export const pinnedTo = (cores: string | undefined, argv: ReadonlyArray<string>): [string, ...Array<string>] =>
+  (cores === undefined ? [...argv] : ["taskset", "-c", cores, ...argv]) as [string, ...Array<string>]
 
 export const waitReady = async (base: string, child: ChildProcess, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs
@@ -54,10 +65,8 @@ export const withServer = async <A>(
   cores?: string | undefined
 ): Promise<A> => {
   const port = await freePort()
-  const node = [process.execPath, "--import", "tsx", "layers/main.ts"]
-  // taskset execs node: the child's pid is the server's.
-  const [command, ...args] = cores === undefined ? node : ["taskset", "-c", cores, ...node]
-  const child = spawn(command!, args, {
+  const [command, ...args] = pinnedTo(cores, [process.execPath, "--import", "tsx", "layers/main.ts"])
+  const child = spawn(command, args, {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", HOST: "127.0.0.1", PORT: String(port), ...env }
