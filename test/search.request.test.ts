@@ -1,5 +1,5 @@
 /**
- * SearchRequest's constructor checks with a validator built once (src/domain/Search.ts): it still
+ * SearchRequest's constructor checks with a validator built once (src/domain/ConstructorCheck.ts): it still
  * refuses what the schema refuses (an empty query, an unknown field, k out of range, a window that
  * ends before it starts) with a ParseError naming the class and the field, keeps what it is given,
  * and skips the check only when asked to.

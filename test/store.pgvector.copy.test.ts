@@ -104,7 +104,9 @@ describe.skipIf(!postgresAvailable)("pgvector COPY ingest", () => {
           tags: ["x", "with space", "quo\"te", "back\\slash", "{brace}", ""],
           metadata: { nested: { level: 2 }, list: [1, "two", null], unicode: "ø", big: 1e300 },
           sessionId: "s-1",
-          expiresAt: new Date(Date.now() + 3_600_000)
+          expiresAt: new Date(Date.now() + 3_600_000),
+          // Before PostgreSQL's epoch (2000-01-01): a negative int64 of microseconds in the COPY row.
+          occurredAt: new Date("1987-06-05T04:03:02.001Z")
         }, awkward(3)),
         // A duplicate of a record stored earlier, and a repeat of an item earlier in this batch.
         newRecord({ content: "stored before the batch", namespace, id: "dup-of-old" }, awkward(4)),

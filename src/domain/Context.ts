@@ -1,5 +1,6 @@
 /** BuildContext: a prompt context for a query, within a token budget. */
 import { Schema } from "effect"
+import { constructorCheck, validationDisabled } from "./ConstructorCheck.ts"
 import { MAX_QUERY_LENGTH, MemoryKind, Namespace, SessionId } from "./Memory.ts"
 import { Message } from "./Session.ts"
 import { storableText } from "./Storable.ts"
@@ -11,7 +12,7 @@ export const TEMPLATE_PLACEHOLDERS = ["query", "now", "memories", "knowledge", "
 const weight = (name: string) =>
   Schema.Number.pipe(Schema.between(0, 1, { message: () => `${name} must be between 0 and 1` }))
 
-export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest")(strict(Schema.Struct({
+const ContextRequestFields = strict(Schema.Struct({
   query: Schema.String.pipe(
     Schema.filter((s) => s.trim().length > 0, { message: () => "query must not be empty" }),
     Schema.maxLength(MAX_QUERY_LENGTH, { message: () => `query is at most ${MAX_QUERY_LENGTH} characters` }),
@@ -53,7 +54,15 @@ export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest
       })
     )
   )
-}).pipe(Schema.filter(orderedRange)))) {}
+}).pipe(Schema.filter(orderedRange)))
+// since/until are ISO strings on the wire: the constructor's check is built once (ConstructorCheck.ts).
+const checkContextRequest = constructorCheck(ContextRequestFields, "ContextRequest")
+
+export class ContextRequest extends Schema.Class<ContextRequest>("ContextRequest")(ContextRequestFields) {
+  constructor(props: typeof ContextRequestFields.Type, options?: Schema.MakeOptions) {
+    super(validationDisabled(options) ? props : checkContextRequest(props), true)
+  }
+}
 
 export class ContextSource extends Schema.Class<ContextSource>("ContextSource")({
   /** The number the text cites, e.g. [1]. */

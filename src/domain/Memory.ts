@@ -3,6 +3,7 @@
  * The same schemas validate HTTP bodies, CLI input and library calls.
  */
 import { Schema } from "effect"
+import { constructorCheck, validationDisabled } from "./ConstructorCheck.ts"
 import { storableJson, storableText } from "./Storable.ts"
 import { strictStruct } from "./Strict.ts"
 import { Instant } from "./TimeRange.ts"
@@ -73,8 +74,7 @@ export class MemoryRecord extends Schema.Class<MemoryRecord>("MemoryRecord")({
   occurredAt: Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
 }) {}
 
-/** What POST /v1/memories and `Memory.store` take. */
-export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreMemoryRequest")(strictStruct({
+const StoreMemoryRequestFields = strictStruct({
   content: Content,
   namespace: Schema.optional(Namespace),
   sessionId: Schema.optional(SessionId),
@@ -87,7 +87,16 @@ export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreM
   id: Schema.optional(MemoryId),
   /** When it happened, if not now (ISO 8601): since/until and recency go by it. */
   occurredAt: Schema.optional(Instant)
-})) {}
+})
+// occurredAt is an ISO string on the wire: the constructor's check is built once (ConstructorCheck.ts).
+const checkStoreMemoryRequest = constructorCheck(StoreMemoryRequestFields, "StoreMemoryRequest")
+
+/** What POST /v1/memories and `Memory.store` take. */
+export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreMemoryRequest")(StoreMemoryRequestFields) {
+  constructor(props: typeof StoreMemoryRequestFields.Type, options?: Schema.MakeOptions) {
+    super(validationDisabled(options) ? props : checkStoreMemoryRequest(props), true)
+  }
+}
 
 /** A stored record as answered by the API: the record plus whether it already existed. */
 export class StoredMemory extends MemoryRecord.extend<StoredMemory>("StoredMemory")({

@@ -1,5 +1,6 @@
 /** Search requests and answers. */
 import { Schema } from "effect"
+import { constructorCheck, validationDisabled } from "./ConstructorCheck.ts"
 import { MetadataFilter } from "./Filter.ts"
 import { storableText } from "./Storable.ts"
 import { strict } from "./Strict.ts"
@@ -38,17 +39,12 @@ const SearchRequestFields = strict(Schema.Struct({
   recency: Schema.optional(Recency)
 }).pipe(Schema.filter(orderedRange)))
 
-/**
- * The constructor's check, built once. Schema.Class's own constructor rebuilds its validator
- * for every instance when a field is a transformation (since/until are ISO strings on the wire),
- * which cost ~100 µs a request, more than a search's own work around its SQL.
- */
-const checkSearchRequest = Schema.validateSync(Schema.typeSchema(SearchRequestFields).annotations({ identifier: "SearchRequest (Constructor)" }))
+// since/until are ISO strings on the wire: the constructor's check is built once (ConstructorCheck.ts).
+const checkSearchRequest = constructorCheck(SearchRequestFields, "SearchRequest")
 
 export class SearchRequest extends Schema.Class<SearchRequest>("SearchRequest")(SearchRequestFields) {
   constructor(props: typeof SearchRequestFields.Type, options?: Schema.MakeOptions) {
-    const checked = options === true || (typeof options === "object" && options.disableValidation === true)
-    super(checked ? props : checkSearchRequest(props), true)
+    super(validationDisabled(options) ? props : checkSearchRequest(props), true)
   }
 }
 

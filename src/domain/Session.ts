@@ -1,5 +1,6 @@
 /** Chat history: messages of a session, stored as `message` records. */
 import { Schema } from "effect"
+import { constructorCheck, validationDisabled } from "./ConstructorCheck.ts"
 import { Content, Metadata, Namespace } from "./Memory.ts"
 import { strictStruct } from "./Strict.ts"
 import { Instant } from "./TimeRange.ts"
@@ -7,14 +8,22 @@ import { Instant } from "./TimeRange.ts"
 export const MessageRole = Schema.Literal("user", "assistant", "system", "tool")
 export type MessageRole = typeof MessageRole.Type
 
-export class AddMessageRequest extends Schema.Class<AddMessageRequest>("AddMessageRequest")(strictStruct({
+const AddMessageRequestFields = strictStruct({
   role: MessageRole,
   content: Content,
   namespace: Schema.optional(Namespace),
   metadata: Schema.optional(Metadata),
   /** When it was said, if not now (ISO 8601): an imported conversation keeps its times and its order. */
   occurredAt: Schema.optional(Instant)
-})) {}
+})
+// occurredAt is an ISO string on the wire: the constructor's check is built once (ConstructorCheck.ts).
+const checkAddMessageRequest = constructorCheck(AddMessageRequestFields, "AddMessageRequest")
+
+export class AddMessageRequest extends Schema.Class<AddMessageRequest>("AddMessageRequest")(AddMessageRequestFields) {
+  constructor(props: typeof AddMessageRequestFields.Type, options?: Schema.MakeOptions) {
+    super(validationDisabled(options) ? props : checkAddMessageRequest(props), true)
+  }
+}
 
 export class Message extends Schema.Class<Message>("Message")({
   id: Schema.String,

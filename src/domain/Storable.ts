@@ -23,29 +23,43 @@ export const textProblem = (s: string): string | undefined =>
 export const storableText = <S extends Schema.Schema<string, string, never>>(self: S) =>
   self.pipe(Schema.filter((s) => textProblem(s) ?? true))
 
-/** The first unstorable string (key or value) inside a JSON value, as `path: problem`. */
-export const jsonProblem = (value: unknown, path: ReadonlyArray<string> = [], depth = 0): string | undefined => {
-  const at = (p: ReadonlyArray<string>) => (p.length > 0 ? `${p.join(".")}: ` : "")
-  if (depth > MAX_JSON_DEPTH) return `${at(path)}nested deeper than ${MAX_JSON_DEPTH} levels`
+/** A problem found inside a JSON value: the keys leading to it, innermost first (filled in on the way out). */
+interface Found {
+  readonly reversedPath: Array<string>
+  readonly problem: string
+}
+
+// No path array is built on the way down: a value with nothing wrong (nearly all of them) allocates nothing.
+const findProblem = (value: unknown, depth: number): Found | undefined => {
+  if (depth > MAX_JSON_DEPTH) return { reversedPath: [], problem: `nested deeper than ${MAX_JSON_DEPTH} levels` }
   if (typeof value === "string") {
     const problem = textProblem(value)
-    return problem && `${at(path)}${problem}`
+    return problem === undefined ? undefined : { reversedPath: [], problem }
   }
-  if (typeof value === "number" && !Number.isFinite(value)) return `${at(path)}must be a finite number`
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : { reversedPath: [], problem: "must be a finite number" }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = jsonProblem(value[i], [...path, String(i)], depth + 1)
-      if (problem) return problem
+      const found = findProblem(value[i], depth + 1)
+      if (found) return (found.reversedPath.push(String(i)), found)
     }
   } else if (typeof value === "object" && value !== null) {
-    for (const [key, v] of Object.entries(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
       const keyProblem = textProblem(key)
-      if (keyProblem) return `${at(path)}a key ${keyProblem}`
-      const problem = jsonProblem(v, [...path, key], depth + 1)
-      if (problem) return problem
+      if (keyProblem) return { reversedPath: [], problem: `a key ${keyProblem}` }
+      const found = findProblem((value as Record<string, unknown>)[key], depth + 1)
+      if (found) return (found.reversedPath.push(key), found)
     }
   }
   return undefined
+}
+
+/** The first unstorable string (key or value) inside a JSON value, as `path: problem`. */
+export const jsonProblem = (value: unknown, path: ReadonlyArray<string> = []): string | undefined => {
+  const found = findProblem(value, 0)
+  if (found === undefined) return undefined
+  const full = [...path, ...found.reversedPath.reverse()]
+  return full.length > 0 ? `${full.join(".")}: ${found.problem}` : found.problem
 }
 
 /** A JSON-valued schema (metadata, a kv value, a filter) whose strings can all be stored. */

@@ -1,6 +1,7 @@
 /** Building a record from what a caller gave: id, hash, times and the embedder's name filled in. */
 import { randomUUID } from "node:crypto"
 import { MemoryRecord, type MemoryKind } from "../domain/Memory.ts"
+import { trusted } from "../domain/trusted.ts"
 import { contentHash } from "./contentHash.ts"
 
 export interface RecordInput {
@@ -23,8 +24,9 @@ export const monotonicNow = (): Date => {
   return new Date(last)
 }
 
+/** The fields are complete and typed (the request passed its Schema), so the record is made without the constructor's copy (src/domain/trusted.ts). */
 export const buildRecord = (input: RecordInput, embedder: { readonly model: string; readonly dimensions: number }, now = monotonicNow()) =>
-  new MemoryRecord({
+  trusted(MemoryRecord, {
     id: input.id ?? randomUUID(),
     namespace: input.namespace,
     kind: input.kind ?? "memory",
@@ -39,4 +41,4 @@ export const buildRecord = (input: RecordInput, embedder: { readonly model: stri
     embeddingModel: embedder.model,
     embeddingDimensions: embedder.dimensions,
     occurredAt: input.occurredAt ?? null
-  }, true)
+  })

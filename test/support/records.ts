@@ -27,6 +27,7 @@ export const newRecord = (
     readonly metadata?: Record<string, unknown>
     readonly sessionId?: string | null
     readonly expiresAt?: Date | null
+    readonly occurredAt?: Date | null
   },
   embedding: Float32Array
 ): NewRecord => {
@@ -46,7 +47,8 @@ export const newRecord = (
       updatedAt: now,
       expiresAt: fields.expiresAt ?? null,
       embeddingModel: "test",
-      embeddingDimensions: embedding.length
+      embeddingDimensions: embedding.length,
+      occurredAt: fields.occurredAt ?? null
     })
   }
 }

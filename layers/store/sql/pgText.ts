@@ -18,15 +18,26 @@ export const vectorText = (vector: Float32Array): string => "[" + vector.join(",
  * server would have to parse.
  */
 export const vectorBinary = (vector: Float32Array): Buffer => {
-  const buffer = Buffer.allocUnsafe(4 + vector.length * 4)
-  buffer.writeInt16BE(vector.length, 0)
-  buffer.writeInt16BE(0, 2)
+  const buffer = Buffer.allocUnsafe(vectorBinaryLength(vector))
+  writeVectorBinary(buffer, 0, vector)
+  return buffer
+}
+
+/** The bytes of a vector's binary form. */
+export const vectorBinaryLength = (vector: Float32Array): number => 4 + vector.length * 4
+
+/** Writes a vector's binary form into `buffer` at `offset`; answers the offset after it. */
+export const writeVectorBinary = (buffer: Buffer, offset: number, vector: Float32Array): number => {
+  buffer.writeInt16BE(vector.length, offset)
+  buffer.writeInt16BE(0, offset + 2)
+  const start = offset + 4
+  const end = start + vector.length * 4
   if (LITTLE_ENDIAN) {
     // One copy and one byte swap instead of a writeFloatBE call per element (~8× faster at 384).
-    Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(buffer, 4)
-    buffer.subarray(4).swap32()
+    Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(buffer, start)
+    buffer.subarray(start, end).swap32()
   } else {
-    for (let i = 0; i < vector.length; i++) buffer.writeFloatBE(vector[i]!, 4 + i * 4)
+    for (let i = 0; i < vector.length; i++) buffer.writeFloatBE(vector[i]!, start + i * 4)
   }
-  return buffer
+  return end
 }
