@@ -16,6 +16,7 @@ import { Duration, Effect, Metric, Redacted, Schedule } from "effect"
 import Pg from "pg"
 import * as Metrics from "../../../src/observability/Metrics.ts"
 import { PreparingClient } from "./PreparingClient.ts"
+import { types } from "./TypeParsers.ts"
 
 export interface PoolSettings {
   readonly max: number
@@ -218,6 +219,7 @@ const open = <P extends Pg.Pool>(options: PgPoolOptions, create: (config: Pg.Poo
           connectionTimeoutMillis: Duration.toMillis(options.pool.connectTimeout),
           maxLifetimeSeconds: Math.max(1, Math.round(Duration.toSeconds(options.pool.maxLifetime))),
           application_name: options.applicationName ?? "agent-memory",
+          types,
           ...(options.pool.preparedStatements === false
             ? { options: startupOptions(options.sessionSettings) }
             : {
