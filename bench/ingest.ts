@@ -179,8 +179,21 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
       if (round > 0) runs.push(f)
       log(`  ${round === 0 ? "warm-up" : `round ${round}`} ${f.phase.padEnd(10)} ${f.system.padEnd(17)} ${f.detail.padEnd(34)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (${f.seconds.toFixed(1)} s)`)
     }
+    // Each round starts at the next system, as the search rounds do: none always runs first (on a
+    // machine still busy from what came before) or last (after the others warmed the caches).
+    // The report lists each system at its place in the list, the product's defaults first.
+    const place = new Map<string, number>()
+    const keyOf = (f: IngestFigure) => `${f.phase}|${f.system}|${f.detail}`
+    const inTurn = <E, R>(turns: ReadonlyArray<Effect.Effect<IngestFigure, E, R>>) =>
+      Effect.forEach(turns.map((_, i) => (i + round) % turns.length), (at) =>
+        Effect.map(turns[at]!, (f) => {
+          place.set(keyOf(f), at)
+          record(f)
+        }), { discard: true })
+    const inOrder = (figures: Array<IngestFigure>) =>
+      figures.sort((a, b) => (a.phase === b.phase ? 0 : a.phase === "no-index" ? -1 : 1) || place.get(keyOf(a))! - place.get(keyOf(b))!)
     const summarise = (phase: Phase) => {
-      for (const f of medians(runs).filter((f) => f.phase === phase)) {
+      for (const f of inOrder(medians(runs)).filter((f) => f.phase === phase)) {
         log(`  median  ${f.phase.padEnd(10)} ${f.system.padEnd(17)} ${f.detail.padEnd(34)} ${Math.round(f.rowsPerSecond).toLocaleString("en-US").padStart(8)} rows/s (rounds ${f.rounds!.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})`)
       }
     }
@@ -189,20 +202,24 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
     const lcSchema = `${ctx.prefix}lc`
     const httpSchema = `${ctx.prefix}http`
     const http = options.httpIngest ? yield* HttpIngest.make(ctx, url) : undefined
+    const dropping = (schema: string) => Effect.ensuring(Effect.promise(() => Db.dropSchema(url, schema)))
 
     log(`ingest: ${ctx.data.rows.toLocaleString("en-US")} rows × ${ctx.data.dims} dims, tables without their vector index`)
     for (round = 0; round <= options.ingestRounds; round++) {
-      // The last batch setting's table stays: the search scenarios read it.
-      for (const batch of options.batches) record(yield* viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch))
-      // Not in the warm-up round: each round starts a server process of its own, so it would warm nothing.
-      if (http && round > 0) {
-        record(yield* viaHttp(http, httpSchema).pipe(Effect.ensuring(Effect.promise(() => Db.dropSchema(url, httpSchema)))))
-      }
-      if (options.langchain) {
-        for (const c of options.langchainConcurrency) record(yield* viaLangchain(ctx, url, lcSchema, "no-index", c))
-        yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
-      }
-      for (const streams of options.copyStreams) record(yield* viaCopy(ctx, url, copySchema, Stack.noIndex, "no-index", streams))
+      yield* inTurn([
+        // Whichever setting runs last, its table (the same rows) stays: the search scenarios read it.
+        ...options.batches.map((batch) => viaMemory(ctx, url, am, Stack.noIndex, "no-index", batch)),
+        // Not in the warm-up round: each round starts a server process of its own, so it would warm nothing.
+        ...(http && round > 0
+          ? [viaHttp(http, httpSchema).pipe(dropping(httpSchema))]
+          : []),
+        ...(options.langchain
+          ? options.langchainConcurrency.map((c) =>
+            viaLangchain(ctx, url, lcSchema, "no-index", c).pipe(dropping(lcSchema))
+          )
+          : []),
+        ...options.copyStreams.map((streams) => viaCopy(ctx, url, copySchema, Stack.noIndex, "no-index", streams))
+      ])
     }
     summarise("no-index")
 
@@ -242,20 +259,17 @@ export const ingestScenario = (ctx: BenchContext, url: string) =>
         b.size === MemorySettings.defaults.batchSize && b.concurrency === MemorySettings.defaults.batchConcurrency
       const liveBatches = [...new Set([...options.batches.filter(isDefaults), options.batches[options.batches.length - 1]!])]
       for (round = 1; round <= options.ingestRounds; round++) {
-        for (const batch of liveBatches) {
-          record(yield* viaMemory(ctx, url, amLive, Stack.hnsw(), "live-index", batch))
-          yield* Effect.promise(() => Db.dropSchema(url, amLive))
-        }
-        if (options.langchain) {
-          record(yield* viaLangchain(ctx, url, lcSchema, "live-index", Math.max(...options.langchainConcurrency)))
-          yield* Effect.promise(() => Db.dropSchema(url, lcSchema))
-        }
-        record(yield* viaCopy(ctx, url, copySchema, Stack.hnsw(), "live-index", Math.max(...options.copyStreams)))
-        yield* Effect.promise(() => Db.dropSchema(url, copySchema))
+        yield* inTurn([
+          ...liveBatches.map((batch) => viaMemory(ctx, url, amLive, Stack.hnsw(), "live-index", batch).pipe(dropping(amLive))),
+          ...(options.langchain
+            ? [viaLangchain(ctx, url, lcSchema, "live-index", Math.max(...options.langchainConcurrency)).pipe(dropping(lcSchema))]
+            : []),
+          viaCopy(ctx, url, copySchema, Stack.hnsw(), "live-index", Math.max(...options.copyStreams)).pipe(dropping(copySchema))
+        ])
       }
       summarise("live-index")
     }
-    const figures = medians(runs)
+    const figures = inOrder(medians(runs))
 
     const amNo = best(figures, "no-index", "agent-memory")
     const atDefaults = (phase: Phase) => figures.find((f) => f.phase === phase && f.system === "agent-memory" && f.detail.endsWith("(defaults)"))
