@@ -6,21 +6,12 @@
  * skips the check only when asked to.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ParseResult, Schema } from "effect"
+import { Schema } from "effect"
 import { ContextRequest } from "../src/domain/Context.ts"
 import { DeleteWhereRequest } from "../src/domain/DeleteWhere.ts"
 import { StoreMemoryRequest } from "../src/domain/Memory.ts"
 import { AddMessageRequest } from "../src/domain/Session.ts"
-
-const refusal = (make: () => unknown): string => {
-  try {
-    make()
-  } catch (error) {
-    expect(ParseResult.isParseError(error)).toBe(true)
-    return (error as Error).message
-  }
-  throw new Error("the constructor accepted it")
-}
+import { refusal } from "./support/refusal.ts"
 
 const at = new Date("2025-05-04T03:02:01.000Z")
 const later = new Date("2025-06-01T00:00:00.000Z")

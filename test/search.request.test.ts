@@ -5,18 +5,9 @@
  * and skips the check only when asked to.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ParseResult, Schema } from "effect"
+import { Schema } from "effect"
 import { SearchRequest } from "../src/domain/Search.ts"
-
-const refusal = (make: () => unknown): string => {
-  try {
-    make()
-  } catch (error) {
-    expect(ParseResult.isParseError(error)).toBe(true)
-    return (error as Error).message
-  }
-  throw new Error("the constructor accepted it")
-}
+import { refusal } from "./support/refusal.ts"
 
 describe("SearchRequest constructor", () => {
   it("keeps the fields it is given, as an instance of the class", () => {
