@@ -11,6 +11,13 @@
  * with its data, from an AOF or RDB file) serves none of the values stored
  * before: invalidations may have failed while it was down.
  *
+ * A restart is also a moment when instances reach Redis one after another: an instance
+ * still reconnecting may write and be unable to move its generations, while another
+ * already serves from the new run. So after a restart (a run id other than the one last
+ * seen) the namespaced values are left alone for RESTART_FENCE_MS, long enough for every
+ * instance to reconnect (each retries every RECONNECT_MAX_MS at most) and move what it
+ * could not. An instance cut off for longer is a partition, which this cannot see.
+ *
  * Every key has a TTL: values the cache TTL, generations a day (one lost is
  * only a miss), write marks WRITE_MARK_TTL.
  */
@@ -32,6 +39,10 @@ export interface RedisTierOptions {
 const GENERATION_TTL_MS = 24 * 60 * 60 * 1000
 /** How long a write's mark holds its namespace uncached if the writer never clears it; longer than any write. */
 export const WRITE_MARK_TTL_MS = 120_000
+/** The longest wait between two attempts to reconnect. */
+export const RECONNECT_MAX_MS = 500
+/** How long after a restart nothing namespaced is served or stored: several reconnect attempts of every instance. */
+export const RESTART_FENCE_MS = 4 * RECONNECT_MAX_MS
 
 /**
  * KEYS: generation, write marks, value. ARGV: a fresh token, the generation TTL.
@@ -69,7 +80,10 @@ elseif redis.call('SCARD', KEYS[2]) == 0 then
 end
 return 1`
 
-/** What a read found: a write in progress (serve and store nothing), or the tag to match and the value stored. */
+/**
+ * What a read found: a write in progress or a restart just seen (serve and store nothing), or the tag
+ * to match and the value stored.
+ */
 export type ReadResult =
   | { readonly _tag: "Writing" }
   | { readonly _tag: "Current"; readonly tag: string; readonly stored: string | null }
@@ -84,7 +98,7 @@ export const make = (options: RedisTierOptions) =>
           maxRetriesPerRequest: 0,
           commandTimeout: Duration.toMillis(options.timeout),
           connectTimeout: Math.max(1000, Duration.toMillis(options.timeout)),
-          retryStrategy: (attempt) => Math.min(2000, attempt * 100),
+          retryStrategy: (attempt) => Math.min(RECONNECT_MAX_MS, attempt * 100),
           lazyConnect: false
         })
       ),
@@ -95,11 +109,19 @@ export const make = (options: RedisTierOptions) =>
 
     // The run id of the Redis we are connected to; unknown (no L2) from a disconnect until the new connection tells it.
     let runId: string | undefined
+    // The run id last learned, and whether start-up is over: a run id learned after it, other than this one, is a restart.
+    let lastRunId: string | undefined
+    let started = false
+    let fencedUntil = 0
     let connection = 0
     const learnRunId = () => {
       const mine = ++connection
       redis.info("server").then((info) => {
-        if (mine === connection && redis.status === "ready") runId = /^run_id:(\w+)/m.exec(info)?.[1]
+        if (mine !== connection || redis.status !== "ready") return
+        const learned = /^run_id:(\w+)/m.exec(info)?.[1]
+        if (started && learned !== lastRunId) fencedUntil = Date.now() + RESTART_FENCE_MS
+        lastRunId = learned
+        runId = learned
       }, () => {})
     }
     redis.on("ready", learnRunId)
@@ -114,6 +136,7 @@ export const make = (options: RedisTierOptions) =>
       const poll = () => (runId !== undefined || Date.now() > deadline ? resolve() : setTimeout(poll, 10))
       poll()
     }))
+    started = true
     if (runId === undefined) yield* Effect.logWarning(`Redis at ${redis.options.host}:${redis.options.port} is not answering; caching in process only until it does`)
 
     const ttlMs = Duration.toMillis(options.ttl)
@@ -150,6 +173,8 @@ export const make = (options: RedisTierOptions) =>
       Effect.suspend(() => {
         const server = runId
         if (server === undefined) return Effect.fail(new RedisUnavailable({ message: "read: not connected" }))
+        // Just restarted: another instance may not yet have moved a generation it could not (see above).
+        if (Date.now() < fencedUntil) return Effect.succeed<ReadResult>({ _tag: "Writing" })
         return call("read", async (): Promise<ReadResult> => {
           const [generation, writing, stored] = (await readScript(
             [generationKey(namespace), writesKey(namespace), valueKey(cache, namespace, key)],

@@ -16,7 +16,8 @@ import { SearchRequest } from "../../src/domain/Search.ts"
 import { Memory } from "../../src/memory/Memory.ts"
 import { MemoryCache } from "../../src/ports/MemoryCache.ts"
 import { MemoryStore } from "../../src/ports/MemoryStore.ts"
-import { type OwnRedis, redisServer, redisServerAvailable } from "../support/redis.ts"
+import { Redis } from "ioredis"
+import { gate, type OwnRedis, redisServer, redisServerAvailable } from "../support/redis.ts"
 
 const DIMENSIONS = 128
 
@@ -32,36 +33,56 @@ const instance = (store: Layer.Layer<MemoryStore>, url: string) =>
     })
   )
 
-const twoInstances = (redis: OwnRedis) =>
+/** Two instances on one store; each reaches Redis at its own URL (the same one unless told). */
+const twoInstances = (redis: OwnRedis, urls: readonly [string, string] = [redis.url, redis.url]) =>
   Effect.gen(function*() {
     const store = Layer.succeed(MemoryStore, InMemoryStore.make({ dimensions: DIMENSIONS }))
-    const a = yield* instance(store, redis.url)
-    const b = yield* instance(store, redis.url)
+    const a = yield* instance(store, urls[0])
+    const b = yield* instance(store, urls[1])
     return {
       memories: [yield* Memory.pipe(Effect.provide(a)), yield* Memory.pipe(Effect.provide(b))] as const,
       caches: [yield* MemoryCache.pipe(Effect.provide(a)), yield* MemoryCache.pipe(Effect.provide(b))] as const
     }
   })
 
-/** Until both instances answer searches from the L2 again (Redis reconnected), at most 10 s. */
-const untilL2Serves = (caches: ReadonlyArray<typeof MemoryCache.Service>, memories: ReadonlyArray<typeof Memory.Service>) =>
+/**
+ * Until both instances answer a repeated search from the cache again (Redis reconnected and its
+ * restart fence over; an L1 hit too needs the generation from Redis), at most 10 s.
+ */
+const untilCacheServes = (memories: ReadonlyArray<typeof Memory.Service>) =>
   Effect.gen(function*() {
     const probe = new SearchRequest({ query: "probe", namespace: `probe-${Math.random()}` })
     for (let i = 0; i < 100; i++) {
-      const before = yield* Effect.forEach(caches, (c) => Effect.map(c.stats, (s) => s.searches.l2Hits))
-      yield* memories[0]!.search(probe)
-      yield* memories[1]!.search(probe)
-      const after = yield* Effect.forEach(caches, (c) => Effect.map(c.stats, (s) => s.searches.l2Hits))
-      if (after[1]! > before[1]!) return
+      const answers = yield* Effect.forEach([...memories, ...memories], (memory) => memory.search(probe))
+      if (answers.slice(memories.length).every((answer) => answer.cached)) return
       yield* Effect.sleep("100 millis")
     }
+    return yield* Effect.dieMessage("the cache did not serve again within 10 s")
   })
+
+/** Until `clients` connections (besides this probe's) have asked the Redis for its run id, at most 10 s. */
+const untilRunIdAsked = (redis: OwnRedis, clients: number) =>
+  Effect.promise(async () => {
+    const probe = new Redis(redis.url)
+    try {
+      for (let i = 0; i < 200; i++) {
+        const list = String(await probe.call("CLIENT", "LIST"))
+        if (list.split("\n").filter((line) => /cmd=info\b/.test(line)).length >= clients) return
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new Error("no instance reconnected within 10 s")
+    } finally {
+      probe.disconnect()
+    }
+  }).pipe(Effect.zipRight(Effect.sleep("50 millis"))) // the INFO reply on its way back
+
+const ids = (answer: { readonly hits: ReadonlyArray<{ readonly id: string }> }) => answer.hits.map((h) => h.id).sort()
 
 describe.skipIf(!redisServerAvailable)("Redis killed and restarted", () => {
   it.scopedLive("the reproduction: a write and a delete while Redis is down are seen by both instances when it returns", () =>
     Effect.gen(function*() {
       const redis = yield* redisServer
-      const { caches, memories: [a, b] } = yield* twoInstances(redis)
+      const { memories: [a, b] } = yield* twoInstances(redis)
       const namespace = "repro"
       const query = new SearchRequest({ namespace, query: "harbour seals", k: 10 })
       const doomed = yield* a.store(new StoreMemoryRequest({ namespace, content: "harbour seals rest on rocks" }))
@@ -74,7 +95,7 @@ describe.skipIf(!redisServerAvailable)("Redis killed and restarted", () => {
       const added = yield* a.store(new StoreMemoryRequest({ namespace, content: "harbour seals pup in spring" }))
       yield* a.delete(doomed.id, namespace)
       yield* redis.restart
-      yield* untilL2Serves(caches, [a, b])
+      yield* untilCacheServes([a, b])
 
       for (const memory of [b, a]) {
         const answer = yield* memory.search(query)
@@ -85,6 +106,34 @@ describe.skipIf(!redisServerAvailable)("Redis killed and restarted", () => {
       const again = yield* b.search(query)
       expect(again.cached).toBe(true)
       expect(again.hits.map((h) => h.id)).toEqual([added.id])
+    }), 60_000)
+
+  it.scopedLive("instances reconnect one after another: a write by the one still cut off is not hidden by the other's cache", () =>
+    Effect.gen(function*() {
+      const redis = yield* redisServer
+      const door = yield* gate(redis.port) // A reaches Redis through it, B directly
+      const { memories: [a, b] } = yield* twoInstances(redis, [door.url, redis.url])
+      const namespace = "late"
+      const query = new SearchRequest({ namespace, query: "harbour seals", k: 10 })
+      const first = yield* a.store(new StoreMemoryRequest({ namespace, content: "harbour seals rest on rocks" }))
+      yield* b.search(query)
+      expect((yield* b.search(query)).cached).toBe(true)
+
+      yield* redis.kill
+      door.shut()
+      yield* redis.restart
+      yield* untilRunIdAsked(redis, 1) // B is back on the new run; A is not
+      // B searches under the new run, then A writes without reaching Redis.
+      expect(ids(yield* b.search(query))).toEqual([first.id])
+      const added = yield* a.store(new StoreMemoryRequest({ namespace, content: "harbour seals pup in spring" }))
+      const seen = yield* b.search(query)
+      expect(ids(seen)).toEqual([first.id, added.id].sort())
+      expect(seen.cached).toBe(false)
+
+      door.open()
+      yield* untilCacheServes([a, b])
+      for (const memory of [b, a, b]) expect(ids(yield* memory.search(query))).toEqual([first.id, added.id].sort())
+      expect((yield* b.search(query)).cached).toBe(true) // the L2 in use again
     }), 60_000)
 
   it.scopedLive("under load: no failed request, no stale answer", () =>

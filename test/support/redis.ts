@@ -148,3 +148,52 @@ export const blackhole = Effect.acquireRelease(
   }),
   ({ close }) => Effect.sync(close)
 )
+
+/**
+ * A TCP gate in front of a Redis: while shut it drops its connections and refuses new ones,
+ * so one client stays cut off (reconnecting) while others reach the Redis directly.
+ */
+export const gate = (port: number) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly shut: () => void; readonly open: () => void; readonly close: () => void }>((resume) => {
+      let isOpen = true
+      const sockets = new Set<Socket>()
+      const track = (socket: Socket) => {
+        sockets.add(socket)
+        socket.on("close", () => sockets.delete(socket))
+        socket.on("error", () => socket.destroy())
+      }
+      const server = createServer((client) => {
+        track(client)
+        if (!isOpen) return client.destroy()
+        const upstream = new Socket()
+        track(upstream)
+        upstream.connect(port, "127.0.0.1")
+        client.pipe(upstream).pipe(client)
+        client.on("close", () => upstream.destroy())
+        upstream.on("close", () => client.destroy())
+      })
+      const dropAll = () => {
+        for (const s of sockets) s.destroy()
+      }
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const listening = typeof address === "object" && address ? address.port : 0
+        resume(Effect.succeed({
+          url: `redis://127.0.0.1:${listening}`,
+          shut: () => {
+            isOpen = false
+            dropAll()
+          },
+          open: () => {
+            isOpen = true
+          },
+          close: () => {
+            dropAll()
+            server.close()
+          }
+        }))
+      })
+    }),
+    ({ close }) => Effect.sync(close)
+  )
