@@ -218,7 +218,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
           span?.attribute("memory.results", hits.length)
           return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
         })
-        return Effect.onExit(span === undefined ? answer : Effect.withParentSpan(answer, span), (exit) => {
+        return Effect.onExit(span === undefined ? answer : HandSpan.withParent(fiber, span, answer), (exit) => {
           HandSpan.end(fiber, span, exit)
           stats.recordEnded(fiber, plan.mode, exit, performance.now() - started)
           return Effect.void

@@ -6,16 +6,19 @@
  */
 import { Effect, Layer } from "effect"
 import { Embedder, type EmbedderService } from "../ports/Embedder.ts"
+import * as HandSpan from "./handSpan.ts"
 import { trackEmbedding } from "./Metrics.ts"
 
 const metered = new WeakSet<EmbedderService>()
 
 export const make = (inner: EmbedderService): EmbedderService => {
   if (metered.has(inner)) return inner
+  // A span made by hand (HandSpan.around): Effect.withSpan cost as much as a local embedding.
   const observed = (name: string, inputs: number) => <A, E>(call: Effect.Effect<A, E>) =>
-    call.pipe(
-      trackEmbedding(inner.model, inputs),
-      Effect.withSpan(name, { attributes: { "embedding.model": inner.model, "embedding.inputs": inputs, "embedding.dimensions": inner.dimensions }, captureStackTrace: false })
+    HandSpan.around(
+      name,
+      { "embedding.model": inner.model, "embedding.inputs": inputs, "embedding.dimensions": inner.dimensions },
+      () => trackEmbedding(inner.model, inputs)(call)
     )
   const result: EmbedderService = {
     model: inner.model,

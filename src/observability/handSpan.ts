@@ -6,7 +6,7 @@
  * one the tracer exports (to Jaeger through OpenTelemetry), only cheaper to make.
  * A span that must parent Effect work still goes through Effect.withParentSpan.
  */
-import { Clock, Context, type Exit, type Fiber, FiberRef, HashMap, Option, type Tracer } from "effect"
+import { Clock, Context, Effect, type Exit, type Fiber, FiberRef, HashMap, Option, Tracer } from "effect"
 
 type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
 
@@ -49,3 +49,44 @@ export const start = (
 export const end = (fiber: AnyFiber, span: Tracer.Span | undefined, exit: Exit.Exit<unknown, unknown>): void => {
   if (span !== undefined && span.status._tag !== "Ended") span.end(now(fiber), exit)
 }
+
+/**
+ * `effect` with `span` as the parent of the spans it makes: what Effect.withParentSpan does,
+ * by setting the fiber's context and putting it back when the effect ends, instead of
+ * Effect.locally's acquire/use/release (about 10 µs a call there, under 2 here). An
+ * interruption still restores it (onExit); child fibers inherit the span as they would.
+ */
+export const withParent = <A, E, R>(fiber: AnyFiber, span: Tracer.AnySpan, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const before = fiber.getFiberRef(FiberRef.currentContext)
+  setContext(fiber, Context.add(before, Tracer.ParentSpan, span))
+  return Effect.onExit(effect, () => Effect.sync(() => setContext(fiber, before)))
+}
+
+// FiberRuntime's own setter (what FiberRef.set runs), which the RuntimeFiber interface does not list.
+const setContext = (fiber: AnyFiber, context: Context.Context<never>) =>
+  (fiber as unknown as { setFiberRef: <A>(ref: FiberRef.FiberRef<A>, value: A) => void }).setFiberRef(FiberRef.currentContext, context)
+
+const noSpan: Pick<Tracer.Span, "attribute"> = { attribute: () => {} }
+
+/**
+ * `body` in a span of its own, made by hand (start, withParent, end): Effect.withSpan's
+ * span, parent of what the body starts, for a fraction of its cost. With tracing off the
+ * body gets a span that ignores its attributes.
+ */
+export const around = <A, E, R>(
+  name: string,
+  attributes: Readonly<Record<string, unknown>>,
+  body: (span: Pick<Tracer.Span, "attribute">) => Effect.Effect<A, E, R>,
+  options: { readonly kind?: Tracer.SpanKind | undefined } = {}
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const span = start(fiber, name, attributes, options)
+    if (span === undefined) return body(noSpan)
+    const before = fiber.getFiberRef(FiberRef.currentContext)
+    setContext(fiber, Context.add(before, Tracer.ParentSpan, span))
+    return Effect.onExit(body(span), (exit) =>
+      Effect.sync(() => {
+        setContext(fiber, before)
+        end(fiber, span, exit)
+      }))
+  })

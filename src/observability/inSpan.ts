@@ -4,11 +4,11 @@
  * paths than Effect.withSpan + annotateCurrentSpan, which looks the span up
  * again for every annotation; the stack is not captured at the call site.
  */
-import { Effect, type Tracer } from "effect"
+import type { Effect, Tracer } from "effect"
+import * as HandSpan from "./handSpan.ts"
 
 export const inSpan = <A, E, R>(
   name: string,
   attributes: Record<string, unknown>,
-  body: (span: Tracer.Span) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.useSpan(name, { attributes, captureStackTrace: false }, (span) => Effect.withParentSpan(body(span), span))
+  body: (span: Pick<Tracer.Span, "attribute">) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => HandSpan.around(name, attributes, body)

@@ -9,6 +9,7 @@ import { DimensionMismatch, DuplicateContent, IdConflict, StoreUnavailable } fro
 import { dedupScope } from "../../../src/domain/DedupScope.ts"
 import { MemoryRecord, type MemoryKind } from "../../../src/domain/Memory.ts"
 import { trusted } from "../../../src/domain/trusted.ts"
+import * as HandSpan from "../../../src/observability/handSpan.ts"
 import type {
   InsertOutcome,
   KvEntry,
@@ -122,8 +123,9 @@ export const make = (options: SqlStoreOptions) =>
     const sql = yield* SqlClient.SqlClient
     const { dimensions } = options
     const columns = sql.literal(COLUMNS)
-    const span = (name: string, attributes: Record<string, unknown> = {}) =>
-      Effect.withSpan(`MemoryStore.${name}`, { attributes: { "memory.store": options.provider, ...attributes }, captureStackTrace: false })
+    // Spans made by hand (HandSpan.around): the same span as Effect.withSpan's, for about half its cost.
+    const span = (name: string, attributes: Record<string, unknown> = {}) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      HandSpan.around(`MemoryStore.${name}`, { "memory.store": options.provider, ...attributes }, () => self)
     const vectorParam = (vector: Float32Array) =>
       options.vectorType === "halfvec"
         ? sql`${options.encodeVector(vector)}::vector::halfvec`
