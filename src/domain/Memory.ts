@@ -2,7 +2,7 @@
  * The memory record and the requests that create and find it, as Schema types.
  * The same schemas validate HTTP bodies, CLI input and library calls.
  */
-import { Schema } from "effect"
+import { Either, type ParseResult, Schema } from "effect"
 import { constructorCheck, validationDisabled } from "./ConstructorCheck.ts"
 import { storableJson, storableText } from "./Storable.ts"
 import { strictStruct } from "./Strict.ts"
@@ -97,6 +97,19 @@ export class StoreMemoryRequest extends Schema.Class<StoreMemoryRequest>("StoreM
     super(validationDisabled(options) ? props : checkStoreMemoryRequest(props), true)
   }
 }
+
+const decodeStoreMemoryFields = Schema.decodeUnknownEither(
+  StoreMemoryRequestFields.annotations({ identifier: "StoreMemoryRequest (Encoded side)" })
+)
+
+/**
+ * Schema.decodeUnknownEither(StoreMemoryRequest) for untyped input (ingest's items): the fields
+ * decoded, then the instance made without checking them again, which is what the class's own
+ * decode does, without its declaration's extra steps (~7 against ~12 µs an item). Same answers,
+ * same errors (the fields carry the class's Encoded-side name): test/ingest.decode.test.ts.
+ */
+export const decodeStoreMemoryRequest = (input: unknown): Either.Either<StoreMemoryRequest, ParseResult.ParseError> =>
+  Either.map(decodeStoreMemoryFields(input), (fields) => new StoreMemoryRequest(fields, true))
 
 /** A stored record as answered by the API: the record plus whether it already existed. */
 export class StoredMemory extends MemoryRecord.extend<StoredMemory>("StoredMemory")({

@@ -9,11 +9,11 @@
  * (StoreUnavailable each) and the summary still answers; only a batch of which
  * every item failed because the store is down is itself a StoreUnavailable.
  */
-import { Effect, Either, Schema, Sink, Stream } from "effect"
+import { Effect, Either, Sink, Stream } from "effect"
 import { BatchFailure, BatchResult, MAX_LISTED_FAILURES } from "../domain/Batch.ts"
 import { describeParseError } from "../domain/describeParseError.ts"
 import { Forbidden, InvalidInput, StoreUnavailable } from "../domain/errors.ts"
-import { DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
+import { decodeStoreMemoryRequest, DEFAULT_NAMESPACE, type MemoryKind, StoreMemoryRequest } from "../domain/Memory.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import type { EmbedderService } from "../ports/Embedder.ts"
 import type { MemoryCacheService } from "../ports/MemoryCache.ts"
@@ -41,7 +41,7 @@ type Outcome =
   | { readonly index: number; readonly _tag: "stored" | "duplicate" }
   | { readonly index: number; readonly _tag: "failed"; readonly error: { readonly _tag: string; readonly message: string } }
 
-const decode = Schema.decodeUnknownEither(StoreMemoryRequest)
+const decode = decodeStoreMemoryRequest
 
 export const makeIngest = (deps: {
   readonly store: MemoryStoreService
