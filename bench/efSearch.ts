@@ -102,7 +102,7 @@ export const efSearchScenario = (options: EfSearchOptions) =>
         for (let from = 0; from < records.length; from += 500) {
           yield* store.insert(records.slice(from, from + 500).map((r, i) => ({
             embedding: vectors[from + i]!,
-            record: buildRecord({ id: r.id, namespace: NAMESPACE, kind: r.kind, content: r.content }, embedder)
+            record: buildRecord({ id: r.id, kind: r.kind, content: r.content }, { namespace: NAMESPACE }, embedder)
           })))
         }
         options.log(`  stored in ${((performance.now() - started) / 1000).toFixed(1)} s`)

@@ -73,11 +73,7 @@ export const makeIngest = (deps: {
       if (Either.isLeft(embedded)) return { failed: failAll(items.map((i) => i.index), embedded.left), records: [] }
       const records: Array<NewRecord> = items.map(({ request }, i) => ({
         embedding: embedded.right[i]!,
-        record: buildRecord({
-          ...request,
-          namespace: request.namespace ?? defaults.namespace ?? DEFAULT_NAMESPACE,
-          kind: request.kind ?? defaults.kind
-        }, embedder)
+        record: buildRecord(request, { namespace: request.namespace ?? defaults.namespace ?? DEFAULT_NAMESPACE, kind: defaults.kind }, embedder)
       }))
       return { failed: [], records }
     }).pipe(Effect.withSpan("Memory.embedBatch", { attributes: { "memory.batch_size": items.length } }))

@@ -157,7 +157,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       const namespace = request.namespace ?? DEFAULT_NAMESPACE
       yield* Effect.annotateCurrentSpan({ "memory.namespace": namespace, "memory.store": store.provider })
       const embedding = yield* embedder.embed(request.content)
-      const record = buildRecord({ ...request, namespace }, embedder)
+      const record = buildRecord(request, { namespace }, embedder)
       const [outcome] = yield* cache.writing([namespace], store.insert([{ record, embedding }]), ([o]) => !o!.deduplicated)
       yield* Effect.annotateCurrentSpan("memory.deduplicated", outcome!.deduplicated)
       return new StoredMemory({ ...outcome!.record, deduplicated: outcome!.deduplicated }, true)
@@ -347,12 +347,11 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
         embedding: embeddings[i]!,
         record: buildRecord({
           id: `${documentId}:${chunk.position}`,
-          namespace,
           kind: "knowledge",
           content: chunk.text,
           tags: request.tags,
           metadata: { ...described, position: chunk.position }
-        }, embedder, now)
+        }, { namespace }, embedder, now)
       }))
       // Re-ingesting a document replaces its chunks, atomically.
       const outcomes = yield* cache.writing(

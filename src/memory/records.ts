@@ -6,7 +6,6 @@ import { contentHash } from "./contentHash.ts"
 
 export interface RecordInput {
   readonly content: string
-  readonly namespace: string
   readonly id?: string | undefined
   readonly kind?: MemoryKind | undefined
   readonly tags?: ReadonlyArray<string> | undefined
@@ -24,12 +23,21 @@ export const monotonicNow = (): Date => {
   return new Date(last)
 }
 
-/** The fields are complete and typed (the request passed its Schema), so the record is made without the constructor's copy (src/domain/trusted.ts). */
-export const buildRecord = (input: RecordInput, embedder: { readonly model: string; readonly dimensions: number }, now = monotonicNow()) =>
+/**
+ * The fields are complete and typed (the request passed its Schema), so the record is made without
+ * the constructor's copy (src/domain/trusted.ts). Where it goes (namespace, and the kind when the
+ * input has none) is given beside the input, so a request is read as it is, not copied to change them.
+ */
+export const buildRecord = (
+  input: RecordInput,
+  where: { readonly namespace: string; readonly kind?: MemoryKind | undefined },
+  embedder: { readonly model: string; readonly dimensions: number },
+  now = monotonicNow()
+) =>
   trusted(MemoryRecord, {
     id: input.id ?? randomUUID(),
-    namespace: input.namespace,
-    kind: input.kind ?? "memory",
+    namespace: where.namespace,
+    kind: input.kind ?? where.kind ?? "memory",
     content: input.content,
     contentHash: contentHash(input.content),
     tags: input.tags ?? [],
