@@ -80,6 +80,10 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         const pair = yield* store.insert([x1, x2])
         expect(pair.map((o) => o.deduplicated)).toEqual([false, true])
         expect(pair[1]!.record.id).toBe(x1.record.id)
+        // The very same item twice: each place in the batch gets its own outcome.
+        const y = newRecord({ content: "one item given twice", namespace }, unit(4))
+        const same = yield* store.insert([y, y])
+        expect(same.map((o) => o.deduplicated)).toEqual([false, true])
       }))
 
     it.effect("deduplicates a document's chunks within their document only: a passage two documents share stays in both", () =>
@@ -199,6 +203,12 @@ export const storeConformance = <E>(name: string, storeLayer: Layer.Layer<Memory
         expect(hits.map((h) => h.record.content)).toEqual(["fresh"])
         const [again] = yield* store.insert([newRecord({ content: "old news", namespace }, unit(0))])
         expect(again!.deduplicated).toBe(false)
+        // Nor its id.
+        const gone = newRecord({ content: "soon gone", namespace, expiresAt: new Date(Date.now() - 1000) }, unit(2))
+        yield* store.insert([gone])
+        const [reused] = yield* store.insert([newRecord({ content: "new under an old id", namespace, id: gone.record.id }, unit(3))])
+        expect(reused!.deduplicated).toBe(false)
+        expect(Option.map(yield* store.get(namespace, gone.record.id), (r) => r.content)).toEqual(Option.some("new under an old id"))
       }))
 
     it.effect("deletes by id", () =>

@@ -3,7 +3,8 @@
  * batches into two stores (one each way) leave the same rows, bit for bit
  * the same vectors, the same per-item outcomes and the same BM25 statistics;
  * a batch that fails (an id conflict, a value the server refuses) leaves
- * nothing of itself in either.
+ * nothing of itself in either. A batch of new records is copied straight into
+ * the table; one with a conflicting row goes through the staging table instead.
  */
 import { PgClient } from "@effect/sql-pg"
 import { connect, createServer, type Socket } from "node:net"
@@ -15,6 +16,7 @@ import * as PgvectorStore from "../layers/store/pgvector/PgvectorStore.ts"
 import type { NewRecord } from "../src/ports/MemoryStore.ts"
 import { databaseUrl, freshSchema, postgresAvailable, query } from "./support/postgres.ts"
 import { DIMENSIONS, newRecord } from "./support/records.ts"
+import { recordingTracer } from "./support/recordingTracer.ts"
 
 /** Awkward floats: negative zero, a subnormal, the extremes of float4, and full mantissas. */
 const awkward = (seed: number) => {
@@ -33,7 +35,7 @@ const snapshot = (url: Redacted.Redacted, schema: string) =>
     terms: query(url, `SELECT namespace, term, df FROM "${schema}".memory_term_stats ORDER BY namespace, term`)
   })
 
-/** A TCP proxy to PostgreSQL that, once armed, cuts the connection whose client starts sending a staging COPY's data. */
+/** A TCP proxy to PostgreSQL that, once armed, cuts the connection whose client starts sending a COPY's data (into the table or the staging table). */
 const copyCutter = (target: URL) =>
   Effect.acquireRelease(
     Effect.promise(() =>
@@ -58,7 +60,7 @@ const copyCutter = (target: URL) =>
               upstream.destroy()
               return
             }
-            if (chunk.includes("COPY memories_copy_in")) copying = true
+            if (chunk.includes("COPY memories")) copying = true
             upstream.write(chunk)
           })
           upstream.pipe(client)
@@ -159,7 +161,38 @@ describe.skipIf(!postgresAvailable)("pgvector COPY ingest", () => {
       expect(a!.terms.length).toBeGreaterThan(0)
     }), 60_000)
 
-  it.scoped("runs only on a transaction's pg connection; elsewhere the store falls back to VALUES", () =>
+  it.scoped("a batch of new records is copied straight into the table; a conflicting row sends the whole batch through the staging table, and the attempt leaves nothing", () => {
+    const { spans, tracer } = recordingTracer()
+    return Effect.gen(function*() {
+      const url = yield* databaseUrl
+      const schema = yield* freshSchema(url)
+      const store = yield* PgvectorStore.make({ url, schema, dimensions: DIMENSIONS })
+      const ways = () => spans.flatMap((s) => (s.attributes.has("memory.copy") ? [s.attributes.get("memory.copy")] : []))
+      const fresh = Array.from({ length: 20 }, (_, i) => newRecord({ content: `fresh ${i}`, namespace: "ns", id: `f${i}` }, awkward(i)))
+      const first = yield* store.insert(fresh)
+      expect(first.every((o) => !o.deduplicated)).toBe(true)
+      expect(ways()).toEqual(["direct"])
+      // The conflict is the last row, after nineteen the direct COPY had already written.
+      const mixed = [
+        ...Array.from({ length: 19 }, (_, i) => newRecord({ content: `second ${i}`, namespace: "ns", id: `s${i}` }, awkward(40 + i))),
+        newRecord({ content: "fresh 3", namespace: "ns", id: "again" }, awkward(3))
+      ]
+      const second = yield* store.insert(mixed)
+      expect(second.map((o) => o.deduplicated)).toEqual([...Array(19).fill(false), true])
+      expect(second[19]!.record.id).toBe("f3")
+      expect(ways()).toEqual(["direct", "staged"])
+      // A repeat within one batch conflicts too.
+      const twice = newRecord({ content: "said twice", namespace: "ns", id: "t" }, awkward(70))
+      const third = yield* store.insert([twice, twice])
+      expect(third.map((o) => o.deduplicated)).toEqual([false, true])
+      expect(ways()).toEqual(["direct", "staged", "staged"])
+      const counts = yield* query<{ rows: number; docs: number }>(url, `SELECT (SELECT count(*)::int FROM "${schema}".memories) AS rows,
+        (SELECT docs::int FROM "${schema}".memory_doc_stats WHERE namespace = 'ns') AS docs`)
+      expect(counts[0]).toEqual({ rows: 40, docs: 40 })
+    }).pipe(Effect.withTracer(tracer))
+  }, 60_000)
+
+  it.scoped("runs only on a transaction's pg connection, straight in only for a vector column; elsewhere the store falls back to VALUES", () =>
     Effect.gen(function*() {
       const url = yield* databaseUrl
       const schema = yield* freshSchema(url)
@@ -168,11 +201,17 @@ describe.skipIf(!postgresAvailable)("pgvector COPY ingest", () => {
       const sql = yield* PgClient.make({ url: Redacted.make(`${Redacted.value(url)}?options=-c%20search_path%3D${schema},public`) })
       const bulk = CopyInsert.make({ dimensions: DIMENSIONS, vectorType: "vector" })
       const item = newRecord({ content: "via copy", namespace: "ns", id: "c" }, awkward(11))
-      expect(Option.isNone(yield* bulk(sql, [item]))).toBe(true)
-      const inside = yield* sql.withTransaction(bulk(sql, [item]))
+      const other = newRecord({ content: "straight in", namespace: "ns", id: "d" }, awkward(12))
+      expect(yield* bulk.insertNew(sql, [other])).toBe(false)
+      expect(Option.isNone(yield* bulk.insert(sql, [item]))).toBe(true)
+      const inside = yield* sql.withTransaction(bulk.insert(sql, [item]))
       expect(Option.getOrThrow(inside)).toEqual([{ id: "c", kind: "memory", content_hash: item.record.contentHash }])
-      const rows = yield* query<{ n: number }>(url, `SELECT count(*)::int AS n FROM "${schema}".memories`)
-      expect(rows[0]!.n).toBe(1)
+      expect(yield* sql.withTransaction(bulk.insertNew(sql, [other]))).toBe(true)
+      // halfvec takes the staging table's cast: never straight in.
+      const halfvec = CopyInsert.make({ dimensions: DIMENSIONS, vectorType: "halfvec" })
+      expect(yield* sql.withTransaction(halfvec.insertNew(sql, [newRecord({ content: "half", namespace: "ns", id: "h" }, awkward(13))]))).toBe(false)
+      const rows = yield* query<{ id: string }>(url, `SELECT id FROM "${schema}".memories ORDER BY id`)
+      expect(rows.map((r) => r.id)).toEqual(["c", "d"])
     }).pipe(Effect.provide(Reactivity.layer)), 60_000)
 
   it.scoped("a connection dropped in the middle of the COPY is StoreUnavailable, nothing of the batch is stored, and the store goes on", () =>

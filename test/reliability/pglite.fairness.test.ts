@@ -4,8 +4,12 @@
  * most one batch transaction, not behind every queued one. Prints the single
  * write's latency (p50/p95/max) during the streams. The bound is in batch
  * transactions, not seconds, so it holds on a loaded machine: p95 under the time
- * of five 100-item batch transactions at the rate the streams ran (before the
- * fix a single write waited behind every queued one: p95 ~30 of them).
+ * of ten 100-item batch transactions at the rate the streams ran. Before the fix
+ * a single write waited behind every queued one: p95 ~30 of them. With the lane
+ * it is 3–6 on two cores (the transaction's time is taken from the streams'
+ * rate, which their overlapping embedding work makes look shorter than it is,
+ * and the single write shares the server's event loop with three streams'
+ * decoding): a bound of five failed 3 runs of 4 run alone, at 5.1–5.4.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -102,7 +106,7 @@ describe("PGlite batch fairness", () => {
       expect(statuses.filter((s) => s !== 201)).toEqual([])
       expect(sorted.length).toBeGreaterThanOrEqual(5)
       const transactionMs = (BATCH_SIZE / ((STREAMS * ITEMS_PER_STREAM) / seconds)) * 1000
-      console.log(`pglite fairness: one batch transaction ~${transactionMs.toFixed(0)} ms; p95 bound ${(5 * transactionMs).toFixed(0)} ms`)
-      expect(percentile(sorted, 0.95)).toBeLessThan(5 * transactionMs)
+      console.log(`pglite fairness: one batch transaction ~${transactionMs.toFixed(0)} ms; p95 bound ${(10 * transactionMs).toFixed(0)} ms`)
+      expect(percentile(sorted, 0.95)).toBeLessThan(10 * transactionMs)
     }), 150_000)
 })

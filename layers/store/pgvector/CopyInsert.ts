@@ -1,25 +1,33 @@
 /**
- * The pgvector store's batch write: one binary COPY of the batch into a
- * temporary staging table, then one `INSERT … SELECT … ON CONFLICT DO NOTHING`
- * from it, on the caller's transaction connection. The server parses no
- * values and plans one small statement instead of a VALUES list of ~15
- * parameters a row; dedup, ids and the statistics triggers work as for the
- * VALUES insert (the rows go in batch order, so the first item still claims
- * an id), and a failure anywhere rolls the whole transaction back.
+ * The pgvector store's batch write, on the caller's transaction connection, in
+ * PostgreSQL's binary COPY format (the server parses no values):
+ *
+ * - first, a batch of new records (a bulk load's usual batch) is copied straight
+ *   into `memories` under a savepoint: each row written once, the statistics
+ *   triggers run once for the batch, as for a raw COPY;
+ * - if a row of it conflicts (a duplicate of a stored record or of an item before
+ *   it, an id taken, an expired record in the way), the savepoint is rolled back,
+ *   nothing of the attempt is left, and SqlStore clears the expired records away
+ *   and sends the batch into a temporary staging table and from there through
+ *   one `INSERT … SELECT … ON CONFLICT DO NOTHING`, which the caller sorts into
+ *   outcomes as it does the VALUES insert's (the rows go in batch order, so the
+ *   first item still claims an id).
+ *
+ * A failure of any other kind rolls the whole transaction back. The span of the
+ * transaction says which way a batch went (`memory.copy`: direct or staged).
  */
 import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type Pg from "pg"
 import { from as copyFrom } from "pg-copy-streams"
 import type { NewRecord } from "../../../src/ports/MemoryStore.ts"
-import type { InsertedRow, SqlStoreOptions } from "../sql/SqlStore.ts"
+import type { BulkInsert, InsertedRow } from "../sql/SqlStore.ts"
 import type { VectorType } from "../sql/SqlStoreConfig.ts"
 import { ROW_TOAST_TARGET } from "../sql/VectorStorage.ts"
-import { encode, STAGING_COLUMNS } from "./CopyRows.ts"
+import { encode, STAGING_COLUMNS, TARGET_COLUMNS } from "./CopyRows.ts"
 
 const STAGING = "memories_copy_in"
-const TARGET_COLUMNS =
-  "namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding, embedding_model, created_at, updated_at, expires_at, occurred_at"
+const SAVEPOINT = "memories_copy_direct"
 
 /** The pg client under an @effect/sql-pg transaction connection (its ConnectionImpl keeps it as `pg`). */
 const transactionClient = Effect.map(
@@ -30,9 +38,9 @@ const transactionClient = Effect.map(
   })
 )
 
-const copy = (client: Pg.PoolClient, data: Buffer) =>
+const copy = (client: Pg.PoolClient, statement: string, data: Buffer) =>
   Effect.async<void, SqlError.SqlError>((resume) => {
-    const stream = client.query(copyFrom(`COPY ${STAGING} (${STAGING_COLUMNS}) FROM STDIN (FORMAT binary)`))
+    const stream = client.query(copyFrom(statement))
     let done = false
     const finish = (error?: Error) => {
       if (done) return
@@ -44,11 +52,33 @@ const copy = (client: Pg.PoolClient, data: Buffer) =>
     stream.end(data)
   })
 
+const isUniqueViolation = (error: SqlError.SqlError) =>
+  typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
+
+/** A statement on the pg client itself: savepoints need no parameters, nor @effect/sql's steps around them. */
+const run = (client: Pg.PoolClient, statement: string) =>
+  Effect.tryPromise({
+    try: () => client.query(statement),
+    catch: (cause) => new SqlError.SqlError({ cause, message: `${statement} failed` })
+  })
+
 /**
- * The `bulkInsert` of SqlStore for a server: answers the rows inserted, or
- * None outside a transaction on a pg connection (the caller then inserts with VALUES).
+ * The batch copied straight into `memories`: true when every row went in, false (and
+ * nothing of it left) when one would break a unique key.
  */
-export const make = (options: { readonly dimensions: number; readonly vectorType: VectorType }): NonNullable<SqlStoreOptions["bulkInsert"]> => {
+const copyDirect = (client: Pg.PoolClient, items: ReadonlyArray<NewRecord>) =>
+  Effect.gen(function*() {
+    yield* run(client, `SAVEPOINT ${SAVEPOINT}`)
+    const copied = yield* copy(client, `COPY memories (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, encode(items, "target")).pipe(
+      Effect.as(true),
+      Effect.catchIf(isUniqueViolation, () => Effect.succeed(false))
+    )
+    yield* run(client, copied ? `RELEASE SAVEPOINT ${SAVEPOINT}` : `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`)
+    return copied
+  })
+
+/** The `bulkInsert` of SqlStore for a server; neither way runs outside a transaction on a pg connection. */
+export const make = (options: { readonly dimensions: number; readonly vectorType: VectorType }): BulkInsert => {
   // pgvector's binary form is the vector's; a halfvec column takes it through the assignment cast.
   // Rows are moved to TOAST only past a page, so a staged vector is written once, in the row.
   const staging = `CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (
@@ -60,13 +90,23 @@ export const make = (options: { readonly dimensions: number; readonly vectorType
   const select = options.vectorType === "halfvec"
     ? TARGET_COLUMNS.replace("embedding,", `embedding::halfvec(${options.dimensions}),`)
     : TARGET_COLUMNS
-  return (sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) =>
+  const insertNew: BulkInsert["insertNew"] = (_sql, items) =>
+    Effect.gen(function*() {
+      const client = yield* transactionClient
+      // A halfvec column takes pgvector's vector binary form only through the staging table's cast.
+      if (Option.isNone(client) || options.vectorType !== "vector") return false
+      const copied = yield* copyDirect(client.value, items)
+      if (copied) yield* Effect.annotateCurrentSpan("memory.copy", "direct")
+      return copied
+    })
+  const insert: BulkInsert["insert"] = (sql, items) =>
     Effect.gen(function*() {
       const client = yield* transactionClient
       if (Option.isNone(client)) return Option.none()
+      yield* Effect.annotateCurrentSpan("memory.copy", "staged")
       // IF NOT EXISTS: the table lives as long as the session (emptied at each commit), made once per connection.
       yield* sql.unsafe(staging)
-      yield* copy(client.value, encode(items))
+      yield* copy(client.value, `COPY ${STAGING} (${STAGING_COLUMNS}) FROM STDIN (FORMAT binary)`, encode(items, "staging"))
       // The DELETE empties the staging table for the next namespace of the same transaction.
       const rows = yield* sql.unsafe<InsertedRow>(`
         WITH staged AS (DELETE FROM ${STAGING} RETURNING *)
@@ -75,4 +115,5 @@ export const make = (options: { readonly dimensions: number; readonly vectorType
         ON CONFLICT DO NOTHING RETURNING id, kind, content_hash`)
       return Option.some(rows)
     })
+  return { insertNew, insert }
 }

@@ -1,6 +1,7 @@
 /**
- * A batch of new records in PostgreSQL's binary COPY format, for the staging
- * table of CopyInsert: one tuple per record, fields in STAGING_COLUMNS order.
+ * A batch of new records in PostgreSQL's binary COPY format, for CopyInsert: one
+ * tuple per record, fields in STAGING_COLUMNS order (the staging table), or in
+ * TARGET_COLUMNS order, without the batch position, straight into `memories`.
  * Binary, so nothing is parsed on the server: a vector goes as vector_recv
  * reads it (the same bytes as the INSERT path's parameter), a time as
  * microseconds since 2000-01-01, a text[] as array_recv reads it.
@@ -8,10 +9,13 @@
 import type { NewRecord } from "../../../src/ports/MemoryStore.ts"
 import { vectorBinaryLength, writeVectorBinary } from "../sql/pgText.ts"
 
-export const STAGING_COLUMNS =
-  "ord, namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding, embedding_model, created_at, updated_at, expires_at, occurred_at"
+/** The columns of `memories` a new record fills, in the order a tuple carries them. */
+export const TARGET_COLUMNS =
+  "namespace, id, kind, content, content_hash, tags, metadata, session_id, embedding, embedding_model, created_at, updated_at, expires_at, occurred_at"
+/** The staging table's: the record's position in its batch first. */
+export const STAGING_COLUMNS = `ord, ${TARGET_COLUMNS}`
 
-const FIELDS = STAGING_COLUMNS.split(",").length
+const TARGET_FIELDS = TARGET_COLUMNS.split(",").length
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1")
 /** Signature, flags (int32) and header extension length (int32). */
 const HEADER_BYTES = SIGNATURE.length + 8
@@ -68,7 +72,7 @@ const measure = (item: NewRecord): Measured => {
   const lengths = [utf8(r.namespace), utf8(r.id), utf8(r.kind), utf8(r.content), utf8(r.contentHash)]
   for (const tag of r.tags) lengths.push(utf8(tag))
   lengths.push(utf8(metadata), r.sessionId === null ? 0 : utf8(r.sessionId), utf8(r.embeddingModel))
-  let bytes = 2 + 8 // field count, ord
+  let bytes = 2 // field count
   for (const n of lengths) bytes += 4 + n // a tag's length word counts as an array element's
   bytes += 4 + (r.tags.length === 0 ? 12 : 20) // the tags field's length, the array header
   bytes += 1 // jsonb's version byte
@@ -77,11 +81,17 @@ const measure = (item: NewRecord): Measured => {
   return { item, metadata, lengths, bytes }
 }
 
-const writeRow = (w: Writer, { item: { embedding, record: r }, lengths, metadata }: Measured, ord: number) => {
+/** The batch position as a tuple's first field (int4): 8 bytes with its length word. */
+const ORD_BYTES = 8
+
+const writeRow = (w: Writer, { item: { embedding, record: r }, lengths, metadata }: Measured, ord: number | undefined) => {
   let l = 0
-  w.int16(FIELDS)
-  w.int32(4)
-  w.int32(ord)
+  if (ord === undefined) w.int16(TARGET_FIELDS)
+  else {
+    w.int16(TARGET_FIELDS + 1)
+    w.int32(4)
+    w.int32(ord)
+  }
   w.text(r.namespace, lengths[l++]!)
   w.text(r.id, lengths[l++]!)
   w.text(r.kind, lengths[l++]!)
@@ -116,14 +126,19 @@ const writeRow = (w: Writer, { item: { embedding, record: r }, lengths, metadata
   w.time(r.occurredAt)
 }
 
-/** The whole COPY stream for these records: header, one tuple each (ord = position in the batch), trailer. */
-export const encode = (items: ReadonlyArray<NewRecord>): Buffer => {
+/**
+ * The whole COPY stream for these records: header, one tuple each, trailer. `into`
+ * says whose columns: the staging table's (each tuple led by its position in the
+ * batch) or the target's.
+ */
+export const encode = (items: ReadonlyArray<NewRecord>, into: "staging" | "target"): Buffer => {
   const rows = items.map(measure)
-  const w = new Writer(Buffer.allocUnsafe(HEADER_BYTES + rows.reduce((sum, row) => sum + row.bytes, 0) + 2))
+  const ordBytes = into === "staging" ? ORD_BYTES * rows.length : 0
+  const w = new Writer(Buffer.allocUnsafe(HEADER_BYTES + rows.reduce((sum, row) => sum + row.bytes, 0) + ordBytes + 2))
   w.offset = SIGNATURE.copy(w.buffer, 0)
   w.int32(0) // flags
   w.int32(0) // header extension length
-  rows.forEach((row, ord) => writeRow(w, row, ord))
+  rows.forEach((row, ord) => writeRow(w, row, into === "staging" ? ord : undefined))
   w.int16(TRAILER)
   if (w.offset !== w.buffer.length) throw new Error(`COPY encoding wrote ${w.offset} of ${w.buffer.length} bytes`)
   return w.buffer

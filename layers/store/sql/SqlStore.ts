@@ -38,14 +38,22 @@ export interface SqlStoreOptions {
    * that search goes through the SQL client like every other statement.
    */
   readonly runDirect?: DirectRunner | undefined
+  /** A faster batch write than the VALUES insert: a server's binary COPY. */
+  readonly bulkInsert?: BulkInsert | undefined
+}
+
+export interface BulkInsert {
   /**
-   * A faster batch write than the VALUES insert (a server's binary COPY): inserts the
-   * rows as `INSERT … ON CONFLICT DO NOTHING` would, in batch order, and answers the
-   * rows it inserted; None when it cannot run here (then the VALUES insert does).
+   * Writes a batch of new records as they are, each row once: true when every row went
+   * in, false when it cannot run here or a row breaks a unique key (a duplicate, an id
+   * taken, an expired record in the way); then nothing of the attempt is left.
    */
-  readonly bulkInsert?:
-    | ((sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<Option.Option<ReadonlyArray<InsertedRow>>, SqlError.SqlError>)
-    | undefined
+  readonly insertNew: (sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<boolean, SqlError.SqlError>
+  /**
+   * Inserts the rows as `INSERT … ON CONFLICT DO NOTHING` would, in batch order, and answers
+   * the rows it inserted; None when it cannot run here (then the VALUES insert does).
+   */
+  readonly insert: (sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<Option.Option<ReadonlyArray<InsertedRow>>, SqlError.SqlError>
 }
 
 /** Runs a statement text with its parameters on some connection; answers the rows. */
@@ -175,6 +183,10 @@ export const make = (options: SqlStoreOptions) =>
 
     const insertNamespace = (namespace: string, items: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
+        // A bulk load's batch is all new: written as it is, no conflict to sort out.
+        if (options.bulkInsert && (yield* options.bulkInsert.insertNew(sql, items))) {
+          return items.map(({ record }): InsertOutcome => ({ record, deduplicated: false }))
+        }
         const ids = items.map((i) => i.record.id)
         const hashes = items.map((i) => i.record.contentHash)
         // An expired record must not block its id or its content from being stored again.
@@ -186,7 +198,7 @@ export const make = (options: SqlStoreOptions) =>
             ${JSON.stringify(r.metadata)}::jsonb, ${r.sessionId}, ${vectorParam(embedding)}, ${r.embeddingModel},
             ${r.createdAt}, ${r.updatedAt}, ${r.expiresAt}, ${r.occurredAt})`
           )
-        const bulk = options.bulkInsert ? yield* options.bulkInsert(sql, items) : Option.none()
+        const bulk = options.bulkInsert ? yield* options.bulkInsert.insert(sql, items) : Option.none()
         // Only what tells whose row it is: the rows we inserted are the records we hold.
         const inserted = Option.isSome(bulk) ? bulk.value : yield* sql<InsertedRow>`
           INSERT INTO memories (namespace, id, kind, content, content_hash, tags, metadata,
@@ -223,19 +235,22 @@ export const make = (options: SqlStoreOptions) =>
     const insertAll = (items: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         for (const item of items) yield* checkWidth(item.embedding, "insert")
-        const groups = new Map<string, Array<NewRecord>>()
-        for (const item of items) {
+        // Each namespace's items with their positions in the batch (the same item may come twice).
+        const groups = new Map<string, { items: Array<NewRecord>; at: Array<number> }>()
+        items.forEach((item, position) => {
           const group = groups.get(item.record.namespace)
-          if (group) group.push(item)
-          else groups.set(item.record.namespace, [item])
-        }
-        const byItem = new Map<NewRecord, InsertOutcome>()
+          if (group) {
+            group.items.push(item)
+            group.at.push(position)
+          } else groups.set(item.record.namespace, { items: [item], at: [position] })
+        })
+        const outcomes = new Array<InsertOutcome>(items.length)
         // Namespaces in order: the statistics triggers lock each namespace's row, and two batches must take them alike.
         for (const [namespace, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-          const outcomes = yield* insertNamespace(namespace, group)
-          group.forEach((item, i) => byItem.set(item, outcomes[i]!))
+          const done = yield* insertNamespace(namespace, group.items)
+          done.forEach((outcome, i) => (outcomes[group.at[i]!] = outcome))
         }
-        return items.map((item) => byItem.get(item)!)
+        return outcomes
       })
 
     const insert: MemoryStoreService["insert"] = (items) =>
