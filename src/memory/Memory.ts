@@ -216,7 +216,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
         const answer = Effect.map(cache.searches.getOrCompute(plan.selector.namespace, key, compute), ({ hit, value: { hits } }) => {
           span?.attribute("memory.cache_hit", hit)
           span?.attribute("memory.results", hits.length)
-          return new SearchResponse({ hits, cached: hit, tookMs: performance.now() - started }, true)
+          return trusted(SearchResponse, { hits, cached: hit, tookMs: performance.now() - started })
         })
         return Effect.onExit(span === undefined ? answer : HandSpan.withParent(fiber, span, answer), (exit) => {
           HandSpan.end(fiber, span, exit)
@@ -242,7 +242,7 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       span?.attribute("memory.results", hits.length)
       const tookMs = performance.now() - started
       stats.recordAnswered(fiber, plan.mode, true, tookMs)
-      const response = new SearchResponse({ hits, cached: true, tookMs }, true)
+      const response = trusted(SearchResponse, { hits, cached: true, tookMs })
       HandSpan.end(fiber, span, Exit.succeed(response))
       return response
     }
