@@ -21,7 +21,7 @@ import { Effect, Option } from "effect"
 import type Pg from "pg"
 import { from as copyFrom } from "pg-copy-streams"
 import type { NewRecord } from "../../../src/ports/MemoryStore.ts"
-import type { BulkInsert, InsertedRow } from "../sql/SqlStore.ts"
+import { type BulkInsert, type InsertedRow, isUniqueViolation } from "../sql/SqlStore.ts"
 import type { VectorType } from "../sql/SqlStoreConfig.ts"
 import { ROW_TOAST_TARGET } from "../sql/VectorStorage.ts"
 import { encode, STAGING_COLUMNS, TARGET_COLUMNS } from "./CopyRows.ts"
@@ -51,9 +51,6 @@ const copy = (client: Pg.PoolClient, statement: string, data: Buffer) =>
     stream.on("finish", () => finish())
     stream.end(data)
   })
-
-const isUniqueViolation = (error: SqlError.SqlError) =>
-  typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
 
 /** A statement on the pg client itself: savepoints need no parameters, nor @effect/sql's steps around them. */
 const run = (client: Pg.PoolClient, statement: string) =>
@@ -90,7 +87,7 @@ export const make = (options: { readonly dimensions: number; readonly vectorType
   const select = options.vectorType === "halfvec"
     ? TARGET_COLUMNS.replace("embedding,", `embedding::halfvec(${options.dimensions}),`)
     : TARGET_COLUMNS
-  const insertNew: BulkInsert["insertNew"] = (_sql, items) =>
+  const insertNew: BulkInsert["insertNew"] = (items) =>
     Effect.gen(function*() {
       const client = yield* transactionClient
       // A halfvec column takes pgvector's vector binary form only through the staging table's cast.

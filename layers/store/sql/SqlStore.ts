@@ -48,7 +48,7 @@ export interface BulkInsert {
    * in, false when it cannot run here or a row breaks a unique key (a duplicate, an id
    * taken, an expired record in the way); then nothing of the attempt is left.
    */
-  readonly insertNew: (sql: SqlClient.SqlClient, items: ReadonlyArray<NewRecord>) => Effect.Effect<boolean, SqlError.SqlError>
+  readonly insertNew: (items: ReadonlyArray<NewRecord>) => Effect.Effect<boolean, SqlError.SqlError>
   /**
    * Inserts the rows as `INSERT … ON CONFLICT DO NOTHING` would, in batch order, and answers
    * the rows it inserted; None when it cannot run here (then the VALUES insert does).
@@ -114,7 +114,8 @@ const inTransaction = (sql: SqlClient.SqlClient, what: string) => <A, E, R>(self
     ),
     Effect.catchIf((e): e is SqlError.SqlError => e instanceof SqlError.SqlError, (e) => Effect.fail(failed(what)(e)))
   )
-const isUniqueViolation = (error: SqlError.SqlError) =>
+/** SQLSTATE 23505: a row would break a unique key. */
+export const isUniqueViolation = (error: SqlError.SqlError) =>
   typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
 
 const toKv = (row: KvRow): KvEntry => ({
@@ -184,7 +185,7 @@ export const make = (options: SqlStoreOptions) =>
     const insertNamespace = (namespace: string, items: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         // A bulk load's batch is all new: written as it is, no conflict to sort out.
-        if (options.bulkInsert && (yield* options.bulkInsert.insertNew(sql, items))) {
+        if (options.bulkInsert && (yield* options.bulkInsert.insertNew(items))) {
           return items.map(({ record }): InsertOutcome => ({ record, deduplicated: false }))
         }
         const ids = items.map((i) => i.record.id)
