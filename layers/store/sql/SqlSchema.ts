@@ -107,6 +107,15 @@ export const migrate = (options: SchemaOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { index } = options.settings
+    // The Migrator finds its table by `::regclass`, through the search_path, which ends in public
+    // (where the vector type usually lives): a schema of our own beside an install in public would
+    // read public's migrations as done and make no tables. So the table is made here first, in the
+    // first schema of the path (ours), with the Migrator's own columns.
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
+      migration_id integer primary key,
+      created_at timestamp with time zone not null default now(),
+      name text not null
+    )`.pipe(Effect.retry({ times: 2 }), Effect.mapError(storeUnavailable("migrations failed")))
     yield* runMigrations({
       loader: Migrator.fromRecord(migrations({ dimensions: options.dimensions, vectorType: options.settings.vectorType })),
       table: MIGRATIONS_TABLE
