@@ -3,9 +3,11 @@
  * (layers/app.ts: Memory over the traced tiered cache, the cached embedder and
  * a store): N hits of a working set of queries, mean and p50 in µs. Run under
  * `node --cpu-prof --import tsx bench/hitProfile.ts [memory|pglite] [N]` for a profile.
+ * With REDIS_URL set, the cache has its Redis L2 (a hit then asks Redis for the namespace's generation).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import * as AgentMemory from "../layers/app.ts"
+import * as TieredCache from "../layers/cache/TieredCache.ts"
 import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
 import * as InMemoryStore from "../layers/store/memory/InMemoryStore.ts"
 import { SearchRequest } from "../src/domain/Search.ts"
@@ -14,6 +16,7 @@ import { Memory } from "../src/memory/Memory.ts"
 const storeName = process.argv[2] ?? "memory"
 const count = Number(process.argv[3] ?? 200_000)
 const dimensions = 384
+const redisUrl = process.env["REDIS_URL"]
 
 const store = storeName === "pglite"
   ? (ctx: { dimensions: number }) =>
@@ -40,11 +43,15 @@ const program = Effect.gen(function*() {
   const used = process.cpuUsage(cpu)
   samples.sort()
   const us = (ms: number) => (ms * 1000).toFixed(1)
-  console.log(`${storeName}: ${count} hits, mean ${us(total / count)} µs (loop), p50 ${us(samples[count >> 1]!)} µs, p99 ${us(samples[Math.floor(count * 0.99)]!)} µs, CPU ${((used.user + used.system) / count).toFixed(1)} µs a hit`)
+  console.log(`${storeName}${redisUrl ? " + Redis L2" : ""}: ${count} hits, mean ${us(total / count)} µs (loop), p50 ${us(samples[count >> 1]!)} µs, p99 ${us(samples[Math.floor(count * 0.99)]!)} µs, CPU ${((used.user + used.system) / count).toFixed(1)} µs a hit`)
 })
 
 Effect.runPromise(program.pipe(
-  Effect.provide(AgentMemory.layer({ embedder: HashingEmbedder.layer({ dimensions }), store })),
+  Effect.provide(AgentMemory.layer({
+    embedder: HashingEmbedder.layer({ dimensions }),
+    store,
+    ...(redisUrl ? { cache: TieredCache.layer({ ...TieredCache.defaultOptions, redis: { url: Redacted.make(redisUrl), prefix: `hitprofile-${process.pid}:` } }) } : {})
+  })),
   Effect.scoped
 )).then(() => process.exit(0), (e) => {
   console.error(e)

@@ -43,6 +43,9 @@ export interface TieredCacheOptions {
   } | undefined
 }
 
+/** How long after a failed L2 read peekShared answers undefined without asking Redis. */
+const SHARED_PEEKS_OFF_MS = 1000
+
 export const defaultOptions: TieredCacheOptions = {
   entries: { searches: 10_000, records: 10_000, embeddings: 10_000 },
   maxBytes: 256 * 1024 * 1024,
@@ -108,6 +111,8 @@ export const make = (options: TieredCacheOptions) =>
     const dirty = new Map<string, Set<string>>()
     // Namespaces with a write running here whose mark may not have reached Redis: not cached here meanwhile.
     const unmarked = new Map<string, number>()
+    // Until then peekShared leaves every lookup to getOrCompute (an L2 read just failed).
+    let sharedPeeksOffUntil = 0
 
     const l2Failed = (name: CacheName) => (error: RedisTier.RedisUnavailable) =>
       Effect.sync(() => counters[name].l2Errors++).pipe(Effect.zipRight(Effect.logDebug(`L2 ${name}: ${error.message}`)))
@@ -175,6 +180,27 @@ export const make = (options: TieredCacheOptions) =>
         counters[name].hits++
         return local.value
       }
+      // With an L2: the L1's entry when Redis says in one round trip that its generation is current,
+      // decided as `lookup` decides an L1 hit; anything else is left to getOrCompute. After a failed
+      // read the next second's peeks answer undefined at once, so an outage is not waited on twice.
+      const peekShared = !l2 ? undefined : async (namespace: string, key: string): Promise<A | undefined> => {
+        if (!l1.enabled(name) || unmarked.has(namespace) || dirty.size > 0 || Date.now() < sharedPeeksOffUntil) return undefined
+        const l1Key = `${namespace}\u0000${key}`
+        if (l1.get<Tagged<A>>(name, l1Key) === undefined) return undefined
+        let read: RedisTier.ReadResult
+        try {
+          read = await l2.readNow(name, namespace, key)
+        } catch {
+          sharedPeeksOffUntil = Date.now() + SHARED_PEEKS_OFF_MS
+          return undefined
+        }
+        if (read._tag === "Writing" || unmarked.has(namespace)) return undefined
+        const local = l1.get<Tagged<A>>(name, l1Key)
+        if (local === undefined || local.generation !== read.tag) return undefined
+        if (local.validUntil !== null && local.validUntil <= Date.now()) return undefined
+        counters[name].hits++
+        return local.value
+      }
       /** The L1, the L2 (when there is one), else the computation under the current generation. */
       const lookup = <E, R>(namespace: string, key: string, compute: Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
@@ -211,6 +237,7 @@ export const make = (options: TieredCacheOptions) =>
         })
       return {
         peek,
+        peekShared,
         getOrCompute: (namespace, key, compute) =>
           Effect.suspend(() => {
             // Nothing cached by this name: the computation alone, without the lookup's steps.

@@ -7,13 +7,14 @@
  * another route, a refusal of any kind, a browser (an Origin: CORS), a traced caller
  * (the HTTP span), a body that is chunked, empty or invalid, a cache miss, a shutdown begun.
  * A body read here is handed on as a replayed request. Off with request logging (each request
- * is logged by the Effect app) and with a Redis L2 (a hit must read the generation there).
+ * is logged by the Effect app). With a Redis L2 a hit waits for one read of the namespace's
+ * generation there (a promise, still no fiber), and whatever it does not confirm goes on.
  */
 import { type IncomingMessage, Server, type ServerResponse } from "node:http"
 import { Readable } from "node:stream"
 import { Effect, Either, type Fiber, Runtime } from "effect"
 import { LRUCache } from "lru-cache"
-import { SearchRequest } from "../domain/Search.ts"
+import { SearchRequest, type SearchResponse } from "../domain/Search.ts"
 import { Memory, type PlannedSearch } from "../memory/Memory.ts"
 import { ApiKeys, BEARER_PREFIX } from "./Auth.ts"
 import { Drain } from "./Drain.ts"
@@ -98,8 +99,8 @@ export const make = (options: FastPathOptions) =>
       return body
     }
 
-    /** The body's answer, or undefined when the Effect app must decide. */
-    const answer = (headers: IncomingMessage["headers"], bytes: Buffer): string | undefined => {
+    /** The body's answer (a promise of it with a Redis L2), or undefined when the Effect app must decide. */
+    const answer = (headers: IncomingMessage["headers"], bytes: Buffer): string | undefined | Promise<string | undefined> => {
       if (drain.draining()) return undefined
       const tenant = keys.tenantOf((headers.authorization ?? "").slice(BEARER_PREFIX.length))
       if (tenant === undefined) return undefined
@@ -112,8 +113,9 @@ export const make = (options: FastPathOptions) =>
         planned = body.planned = cachedSearch.plan({ ...body.payload, namespace: namespace.right })
       }
       const hit = cachedSearch.answer(planned, fiber)
-      return hit === undefined ? undefined : searchResponseBody(hit)
+      return hit instanceof Promise ? hit.then(bodyOf) : bodyOf(hit)
     }
+    const bodyOf = (hit: SearchResponse | undefined) => hit === undefined ? undefined : searchResponseBody(hit)
 
     const fastPath: FastPath = (request, response, next) => {
       const { headers } = request
@@ -130,17 +132,22 @@ export const make = (options: FastPathOptions) =>
       request.on("data", (chunk: Buffer) => void chunks.push(chunk))
       request.once("end", () => {
         const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-        let body: string | undefined
+        const send = (body: string | undefined) => {
+          // A shutdown may have begun during an L2 round trip: the Effect app answers that.
+          if (body === undefined || drain.draining()) return next(replay(request, bytes))
+          // The headers the Effect path sends for this answer (HttpServerResponse.text, no CORS without an Origin).
+          response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
+          response.end(body)
+          options.onAnswer?.()
+        }
+        let body: string | undefined | Promise<string | undefined>
         try {
           body = answer(headers, bytes)
         } catch {
           body = undefined
         }
-        if (body === undefined) return next(replay(request, bytes))
-        // The headers the Effect path sends for this answer (HttpServerResponse.text, no CORS without an Origin).
-        response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
-        response.end(body)
-        options.onAnswer?.()
+        if (body instanceof Promise) body.then(send, () => send(undefined))
+        else send(body)
       })
       // A read that fails (the client went away) has no one left to answer.
       request.once("error", () => request.destroy())

@@ -25,7 +25,7 @@ import { SearchHit, SearchRequest, SearchResponse } from "../domain/Search.ts"
 import { type AddMessageRequest, History, Message, type MessageRole } from "../domain/Session.ts"
 import { trusted } from "../domain/trusted.ts"
 import { Embedder } from "../ports/Embedder.ts"
-import { MemoryCache } from "../ports/MemoryCache.ts"
+import { type CachedSearch, MemoryCache } from "../ports/MemoryCache.ts"
 import { MemoryStore, type ScoredRecord } from "../ports/MemoryStore.ts"
 import * as HandSpan from "../observability/handSpan.ts"
 import * as Metrics from "../observability/Metrics.ts"
@@ -260,28 +260,40 @@ export class Memory extends Effect.Service<Memory>()("agent-memory/Memory", {
       }
     }
 
+    const { peek, peekShared } = cache.searches
     const search = (request: SearchRequest) =>
       Effect.suspend((): ReturnType<typeof computed> => {
         const started = performance.now()
         const { attributes, key, plan } = decided(request)
-        const found = cache.searches.peek?.(plan.selector.namespace, key)
-        return found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
+        const namespace = plan.selector.namespace
+        if (peek !== undefined) {
+          const found = peek(namespace, key)
+          return found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
+        }
+        // A shared L2: the in-process hit once Redis confirms its generation, without the lookup's spans and steps.
+        if (peekShared !== undefined) {
+          return Effect.flatMap(
+            Effect.promise(() => peekShared(namespace, key)),
+            (found) => found === undefined ? computed(plan, key, attributes, started) : answered(plan, found.hits, attributes, started)
+          )
+        }
+        return computed(plan, key, attributes, started)
       })
 
     /**
-     * `search`'s answer when the in-process cache holds it, synchronously (span and statistics
-     * included), else undefined and nothing counted: for callers that answer hits without a
-     * fiber of their own (the HTTP fast path, which keeps a request's plan for the next time the
-     * same body comes). Undefined when the cache cannot tell a hit without I/O (a Redis L2 holds
-     * the generation).
+     * `search`'s answer when the in-process cache holds it (span and statistics included), else
+     * undefined and nothing counted: for callers that answer hits without a fiber of their own (the
+     * HTTP fast path, which keeps a request's plan for the next time the same body comes).
+     * Synchronous when the cache can tell without I/O; with a Redis L2 (which holds the
+     * generation) a promise of one round trip.
      */
-    const peek = cache.searches.peek
-    const cachedSearch = peek === undefined ? undefined : {
+    const cachedSearch = peek === undefined && peekShared === undefined ? undefined : {
       plan: decided,
-      answer: (planned: PlannedSearch, fiber: AnyFiber): SearchResponse | undefined => {
+      answer: (planned: PlannedSearch, fiber: AnyFiber): SearchResponse | undefined | Promise<SearchResponse | undefined> => {
         const started = performance.now()
-        const found = peek(planned.plan.selector.namespace, planned.key)
-        return found === undefined ? undefined : answerNow(fiber, planned.plan, found.hits, planned.attributes, started)
+        const { attributes, key, plan } = planned
+        const answer = (found: CachedSearch | undefined) => found === undefined ? undefined : answerNow(fiber, plan, found.hits, attributes, started)
+        return peek !== undefined ? answer(peek(plan.selector.namespace, key)) : peekShared!(plan.selector.namespace, key).then(answer)
       }
     }
 

@@ -11,6 +11,7 @@ import { type CacheName, MemoryCache, type MemoryCacheService, type NamespacedCa
 const traced = <A>(name: CacheName, cache: NamespacedCache<A>): NamespacedCache<A> => ({
   // A synchronous L1 answer has no span of its own: the caller's span says it was a hit.
   peek: cache.peek,
+  peekShared: cache.peekShared,
   getOrCompute: (namespace, key, compute) =>
     inSpan(`MemoryCache.${name}`, { "cache.name": name, "memory.namespace": namespace }, (span) =>
       Effect.tap(cache.getOrCompute(namespace, key, compute), ({ hit }) => span.attribute("cache.hit", hit)))

@@ -55,6 +55,13 @@ export interface NamespacedCache<A> {
    * or not fresh; ask `getOrCompute`, which counts the miss.
    */
   readonly peek?: ((namespace: string, key: string) => A | undefined) | undefined
+  /**
+   * `peek` for a cache with a shared L2: the in-process value, counted as a hit, when the L2 says
+   * in one round trip that its generation is still current, with no fiber of its own. undefined
+   * (nothing counted) whenever `getOrCompute` must decide: not in process, a write running, the L2
+   * failing or just restarted. It never waits longer than the L2's deadline and never rejects.
+   */
+  readonly peekShared?: ((namespace: string, key: string) => Promise<A | undefined>) | undefined
 }
 
 export interface EmbeddingCache {
