@@ -25,7 +25,7 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 
 export interface HttpFigure {
   /** cache-hit-pinned: the server on a core of its own (taskset), the load generator on another. */
-  readonly run: "cache-hit" | "cache-miss" | "cache-hit-pinned"
+  readonly run: "cache-hit" | "cache-miss" | "cache-hit-pinned" | "cache-hit-redis" | "cache-hit-2-workers"
   readonly connections: number
   readonly seconds: number
   readonly requestsPerSecond: number
@@ -73,7 +73,8 @@ const withSearchServer = <A>(
   dir: string,
   caches: { readonly query: number; readonly embedding: number },
   use: (base: string, pid: number) => Promise<A>,
-  cores?: string
+  cores?: string,
+  env: Readonly<Record<string, string>> = {}
 ) =>
   withServer({
     MEMORY_STORE: "pgvector",
@@ -84,7 +85,8 @@ const withSearchServer = <A>(
     BENCH_VECTORS: join(dir, "vectors.json"),
     MEMORY_HNSW_EF_SEARCH: String(ctx.options.defaultEf),
     MEMORY_CACHE_QUERY_SIZE: String(caches.query),
-    MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding)
+    MEMORY_CACHE_EMBEDDING_SIZE: String(caches.embedding),
+    ...env
   }, use, 60_000, cores)
 
 export const httpScenario = (ctx: BenchContext, url: string) =>
@@ -130,6 +132,19 @@ export const httpScenario = (ctx: BenchContext, url: string) =>
         await warm(base)
         await run("cache-hit-pinned", base, hot, { pid })
       }, SERVER_CORE)
+      if (options.redisUrl !== undefined) {
+        // MEMORY_WORKERS (node:cluster) needs the Redis L2, which a hit also asks for the
+        // namespace's generation: one process with Redis is the fair baseline for two workers.
+        const redis = { REDIS_URL: options.redisUrl }
+        await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+          await warm(base)
+          await run("cache-hit-redis", base, hot)
+        }, undefined, redis)
+        await withSearchServer(ctx, url, dir, { query: 10_000, embedding: 10_000 }, async (base) => {
+          await warm(base)
+          await run("cache-hit-2-workers", base, hot)
+        }, undefined, { ...redis, MEMORY_WORKERS: "2" })
+      }
       await withSearchServer(ctx, url, dir, { query: 0, embedding: 0 }, (base) => run("cache-miss", base, bodies))
       return figures
     } finally {

@@ -1,6 +1,6 @@
 /** The benchmark's flags: `npm run bench -- [scenario…] [--rows N] [--quick] …` (see bench/README.md). */
 
-export const SCENARIOS = ["ingest", "search", "filtered", "cache", "http", "pglite"] as const
+export const SCENARIOS = ["ingest", "search", "filtered", "cache", "http", "pglite", "keyword"] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -37,6 +37,10 @@ export interface BenchOptions {
   readonly httpDuration: number
   readonly httpConnections: number
   readonly pgliteRows: number
+  /** Sizes of the keyword scenario's real-text corpus (both stores at each). */
+  readonly keywordRows: ReadonlyArray<number>
+  /** Queries the keyword scenario asks in each mode, the same at every size. */
+  readonly keywordQueries: number
   readonly out: string
   readonly keep: boolean
   readonly quick: boolean
@@ -68,6 +72,8 @@ export const defaults: BenchOptions = {
   httpDuration: 10,
   httpConnections: 8,
   pgliteRows: 10_000,
+  keywordRows: [5_000, 10_000, 100_000],
+  keywordQueries: 150,
   out: "results",
   keep: false,
   quick: false,
@@ -83,6 +89,8 @@ export const quick: Partial<BenchOptions> = {
   duration: 1,
   httpDuration: 2,
   pgliteRows: 1_000,
+  keywordRows: [1_000],
+  keywordQueries: 50,
   langchainConcurrency: [1],
   ingestRounds: 1,
   quick: true
@@ -133,7 +141,7 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
   const known = new Set([
     "quick", "rows", "dims", "seed", "clusters", "queries", "filtered-queries", "k", "ef", "default-ef", "clients", "duration",
     "batch", "copy-streams", "langchain-concurrency", "langchain", "no-langchain", "http-ingest", "no-http-ingest", "live", "no-live", "ingest-rounds",
-    "http-duration", "http-connections", "pglite-rows", "out", "keep", "redis-url"
+    "http-duration", "http-connections", "pglite-rows", "keyword-rows", "keyword-queries", "out", "keep", "redis-url"
   ])
   for (const name of Object.keys(given)) if (!known.has(name)) throw new UsageError(`unknown flag --${name}`)
   const rows = int("rows", base.rows)
@@ -173,6 +181,8 @@ export const parse = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = proc
     httpDuration: int("http-duration", base.httpDuration),
     httpConnections: int("http-connections", base.httpConnections),
     pgliteRows: int("pglite-rows", base.pgliteRows),
+    keywordRows: ints("keyword-rows", base.keywordRows),
+    keywordQueries: int("keyword-queries", base.keywordQueries),
     out: typeof given["out"] === "string" ? given["out"] : base.out,
     keep: given["keep"] !== undefined,
     redisUrl: typeof given["redis-url"] === "string" ? given["redis-url"] : env["REDIS_URL"] ?? base.redisUrl

@@ -1,4 +1,5 @@
 /** The run's figures as tables (stdout and summary.md share them) and the goals judged against them. */
+import { ingestNote } from "./keyword.ts"
 import type { Goal, Results } from "./results.ts"
 import { table } from "./stats.ts"
 import * as Stack from "./stack.ts"
@@ -85,7 +86,28 @@ export const goals = (r: Results): ReadonlyArray<Goal> => {
       met: r.filtered.filter((f) => f.system === "agent-memory").every((f) => f.fullAnswers === 1)
     })
   }
+  if (r.keyword) {
+    // Issue 14, item 1: keyword and hybrid p50 within 2× of vector search, at each size, on both stores.
+    for (const rows of [...new Set(r.keyword.figures.map((f) => f.rows))]) {
+      const at = r.keyword.figures.filter((f) => f.rows === rows && f.mode !== "vector")
+      const stores = [...new Set(at.map((f) => f.store))]
+      out.push({
+        goal: `keyword and hybrid search p50 vs vector search, ${n0(rows)} records of text (${stores.join(" and ")})`,
+        target: "≤ 2×",
+        measured: stores.map((store) => `${store} ${at.filter((f) => f.store === store).map((f) => `${f.mode} ${times(f.vsVector)}`).join(", ")}`).join("; "),
+        met: at.every((f) => f.vsVector <= 2)
+      })
+    }
+  }
   return out
+}
+
+const workersNote = (http: NonNullable<Results["http"]>) => {
+  const one = http.find((h) => h.run === "cache-hit-redis")
+  const two = http.find((h) => h.run === "cache-hit-2-workers")
+  if (!one || !two) return undefined
+  return `With the Redis L2 (which MEMORY_WORKERS needs): one process ${n0(one.requestsPerSecond)} req/s, MEMORY_WORKERS=2 ${n0(two.requestsPerSecond)} req/s ` +
+    `(${times(two.requestsPerSecond / one.requestsPerSecond)}), both with autocannon on the same two cores.`
 }
 
 export const sections = (r: Results): ReadonlyArray<Section> => {
@@ -181,7 +203,8 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
         ms(h.latency.p99Ms),
         h.serverCpuUs === undefined ? "—" : `${n0(h.serverCpuUs)} µs`,
         String(h.failed)
-      ])
+      ]),
+      note: workersNote(r.http)
     })
   }
   if (r.pglite) {
@@ -190,6 +213,18 @@ export const sections = (r: Results): ReadonlyArray<Section> => {
       title: `Embedded store (PGlite): ${n0(p.rows)} rows`,
       headers: ["ingest rows/s", "index build", `recall (ef ${p.ef})`, "p50", "p99", "q/s (1 caller)", "cache miss", "cache hit", "hit vs miss"],
       rows: [[n0(p.ingestRowsPerSecond), `${p.indexBuildSeconds.toFixed(1)} s`, p.recall.toFixed(3), ms(p.latency.p50Ms), ms(p.latency.p99Ms), n0(p.queriesPerSecond), ms(p.cacheMiss.meanMs), ms(p.cacheHit.meanMs), `${p.cacheRatio.toFixed(0)}×`]]
+    })
+  }
+  if (r.keyword) {
+    const k = r.keyword
+    out.push({
+      title: `Keyword, hybrid and vector search on real-looking text (the local embedder, ${k.index}, caches off, ${k.queries} queries, k 10)`,
+      headers: ["records", "store", "mode", "p50", "p95", "q/s (1 caller)", `q/s (${k.callers} callers)`, "p50 vs vector p50"],
+      rows: k.figures.map((f) => [
+        n0(f.rows), f.store, f.mode, ms(f.latency.p50Ms), ms(f.latency.p95Ms), n0(f.queriesPerSecond),
+        f.queriesPerSecondConcurrent === undefined ? "—" : n0(f.queriesPerSecondConcurrent), times(f.vsVector)
+      ]),
+      note: `${ingestNote(k)}.`
     })
   }
   if (r.goals.length > 0) {

@@ -3,6 +3,7 @@ import type { CacheResult } from "./cache.ts"
 import type { FilteredFigure } from "./filtered.ts"
 import type { HttpFigure } from "./http.ts"
 import type { IngestResult } from "./ingest.ts"
+import type { KeywordResult } from "./keyword.ts"
 import type { Machine } from "./machine.ts"
 import type { BenchOptions } from "./options.ts"
 import type { PgliteResult } from "./pglite.ts"
@@ -37,6 +38,7 @@ export interface Results {
   readonly cache?: CacheResult | undefined
   readonly http?: ReadonlyArray<HttpFigure> | undefined
   readonly pglite?: PgliteResult | undefined
+  readonly keyword?: KeywordResult | undefined
   readonly errors: ReadonlyArray<{ readonly scenario: string; readonly message: string }>
   readonly goals: ReadonlyArray<Goal>
 }

@@ -14,6 +14,7 @@ import * as Db from "./db.ts"
 import { filteredScenario } from "./filtered.ts"
 import { httpScenario } from "./http.ts"
 import { ingestScenario, searchSchema } from "./ingest.ts"
+import { keywordScenario } from "./keyword.ts"
 import * as Machine from "./machine.ts"
 import type { BenchOptions, Scenario } from "./options.ts"
 import { pgliteScenario } from "./pglite.ts"
@@ -103,6 +104,17 @@ export const runBench = (options: BenchOptions, run: RunContext) =>
     const cache = has("cache") && tableReady ? yield* attempt("cache", cacheScenario(ctx, pg)) : undefined
     const http = has("http") && tableReady ? yield* attempt("http", httpScenario(ctx, pg)) : undefined
     const pglite = has("pglite") ? yield* attempt("pglite", pgliteScenario(ctx)) : undefined
+    // Real text with the local embedder, not the Gaussian rows above: both stores, each size.
+    const keyword = has("keyword")
+      ? yield* attempt("keyword", keywordScenario({
+        sizes: options.keywordRows,
+        stores: url ? ["pgvector", "pglite"] : ["pglite"],
+        queries: options.keywordQueries,
+        statsCostUpTo: 10_000,
+        keep: options.keep,
+        prefix: run.prefix
+      }, url, log))
+      : undefined
     if (url && !options.keep) yield* Effect.promise(() => Db.dropSchema(url, searchSchema(ctx)))
 
     const finished = new Date()
@@ -128,6 +140,7 @@ export const runBench = (options: BenchOptions, run: RunContext) =>
       cache,
       http,
       pglite,
+      keyword,
       errors,
       goals: []
     }

@@ -29,7 +29,7 @@ describe.skipIf(url === undefined)("bench --quick (pgvector)", () => {
   it("runs every scenario and reports sane figures", async () => {
     const options = parse([
       "--quick", "--rows", "1500", "--clusters", "10", "--queries", "40", "--ef", "20,40", "--duration", "1",
-      "--http-duration", "1", "--pglite-rows", "300"
+      "--http-duration", "1", "--pglite-rows", "300", "--keyword-rows", "300", "--keyword-queries", "10"
     ])
     const lines: Array<string> = []
     const results = await Effect.runPromise(runBench(options, {
@@ -94,6 +94,24 @@ describe.skipIf(url === undefined)("bench --quick (pgvector)", () => {
     fraction(pglite.recall)
     saneSummary(pglite.latency)
 
-    expect(results.goals.length).toBeGreaterThanOrEqual(7)
+    // With REDIS_URL: one process and MEMORY_WORKERS=2, both over the Redis L2.
+    if (options.redisUrl !== undefined) {
+      expect(results.http!.map((h) => h.run)).toEqual(expect.arrayContaining(["cache-hit-redis", "cache-hit-2-workers"]))
+    }
+
+    const keyword = results.keyword!
+    expect(keyword.figures.map((f) => `${f.store} ${f.mode}`)).toEqual([
+      "pgvector vector", "pgvector keyword", "pgvector hybrid", "pglite vector", "pglite keyword", "pglite hybrid"
+    ])
+    for (const f of keyword.figures) {
+      expect(f.rows).toBe(300)
+      saneSummary(f.latency)
+      expect(sane(f.vsVector)).toBe(true)
+      if (f.store === "pgvector") expect(sane(f.queriesPerSecondConcurrent!)).toBe(true)
+    }
+    for (const i of keyword.ingests) expect(sane(i.rowsPerSecond)).toBe(true)
+    expect(results.goals.map((g) => g.goal)).toContain("keyword and hybrid search p50 vs vector search, 300 records of text (pgvector and pglite)")
+
+    expect(results.goals.length).toBeGreaterThanOrEqual(8)
   }, 600_000)
 })
