@@ -5,7 +5,6 @@
  * through the other instance, a write in progress, or Redis away sends it on to the Effect app,
  * which computes the answer again: never a stale answer, never a failed request.
  */
-import { createServer } from "node:net"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
@@ -15,23 +14,15 @@ import * as HashingEmbedder from "../layers/embedder/HashingEmbedder.ts"
 import * as InMemoryStore from "../layers/store/memory/InMemoryStore.ts"
 import * as Server from "../src/http/Server.ts"
 import { MemoryStore } from "../src/ports/MemoryStore.ts"
+import { freePort } from "./support/process.ts"
 import { deleteTestKeys, freshPrefix, gate, redisAvailable, redisUrl } from "./support/redis.ts"
 
 const DIMENSIONS = 64
 
-const freePort = () =>
-  Effect.async<number>((resume) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resume(Effect.succeed(port)))
-    })
-  })
-
 /** One server instance with its own L1, over the shared store and the given Redis; counts its fast answers. */
 const instance = (store: Layer.Layer<MemoryStore>, url: string, prefix: string) =>
   Effect.gen(function*() {
-    const port = yield* freePort()
+    const port = yield* freePort
     const counter = { fast: 0 }
     yield* Layer.build(
       Server.layer({ host: "127.0.0.1", port, onFastAnswer: () => void counter.fast++ }).pipe(
