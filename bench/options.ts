@@ -80,7 +80,7 @@ export const defaults: BenchOptions = {
   redisUrl: undefined
 }
 
-/** Finishes in under a minute: a few thousand rows, one-second measurements. */
+/** Finishes in a few minutes (2.3 on the 2-core machine): a few thousand rows, one-second measurements. */
 export const quick: Partial<BenchOptions> = {
   rows: 5_000,
   clusters: 20,
