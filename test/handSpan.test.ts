@@ -1,7 +1,7 @@
 /**
  * HandSpan.around: the span Effect.withSpan would make (named, with attributes, the parent of
- * what its body starts, ended with the body's exit), and the fiber's span put back afterwards,
- * on success, failure and interruption alike.
+ * what its body starts, ended with how the body ended: a success without its value), and the
+ * fiber's span put back afterwards, on success, failure and interruption alike.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Option } from "effect"
@@ -31,6 +31,16 @@ describe("HandSpan.around", () => {
       expect(step!.attributes.get("x.attr")).toBe(1)
       expect(step!.attributes.get("x.late")).toBe(true)
       expect(step!.status._tag === "Ended" && Exit.isSuccess(step!.status.exit)).toBe(true)
+    }).pipe(Effect.withSpan("root"), Effect.withTracer(tracer))
+  })
+
+  it.effect("a span ended by a success does not hold the body's value (only that it succeeded)", () => {
+    const { spans, tracer } = recordingTracer()
+    return Effect.gen(function*() {
+      const rows = [{ id: "a", content: "x".repeat(1_000) }]
+      expect(yield* HandSpan.around("search.step", {}, () => Effect.succeed(rows))).toBe(rows)
+      const step = spans.find((s) => s.name === "search.step")!
+      expect(step.status._tag === "Ended" && step.status.exit).toStrictEqual(Exit.void)
     }).pipe(Effect.withSpan("root"), Effect.withTracer(tracer))
   })
 

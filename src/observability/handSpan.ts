@@ -6,7 +6,7 @@
  * one the tracer exports (to Jaeger through OpenTelemetry), only cheaper to make.
  * A span that must parent Effect work still goes through Effect.withParentSpan.
  */
-import { Clock, Context, Effect, type Exit, type Fiber, FiberRef, HashMap, Option, Tracer } from "effect"
+import { Clock, Context, Effect, Exit, type Fiber, FiberRef, HashMap, Option, Tracer } from "effect"
 
 type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
 
@@ -45,9 +45,15 @@ export const start = (
   return span
 }
 
-/** Ends a span from `start` (nothing for undefined) with how its work ended. */
+/**
+ * Ends a span from `start` (nothing for undefined) with how its work ended. A success ends it
+ * with `Exit.void`: exporters read only whether it failed and why, and a span holding its
+ * body's value (a search's rows) kept them alive past the young generation for as long as the
+ * span lived (2.1 MB promoted a scavenge at ~1,000 searches/s; bench/PERFORMANCE.md, "Spans that
+ * held their rows").
+ */
 export const end = (fiber: AnyFiber, span: Tracer.Span | undefined, exit: Exit.Exit<unknown, unknown>): void => {
-  if (span !== undefined && span.status._tag !== "Ended") span.end(now(fiber), exit)
+  if (span !== undefined && span.status._tag !== "Ended") span.end(now(fiber), exit._tag === "Success" ? Exit.void : exit)
 }
 
 /**
